@@ -1,0 +1,411 @@
+"""The embedded store: one folder with a SQLite database (WAL) and one vector file per kind.
+
+Layout of a store folder::
+
+    hippo.db          documents, passages, entities, facts, edges, units, settings (meta)
+    vectors/*.f32     append-only float32 matrices (see vectors.py)
+    write.lock        held by the one process writing; readers never take it
+
+Why SQLite: it gives the crash safety the ingest needs (a batch is one transaction) and
+lets other processes read a consistent snapshot while one writes (WAL), with no server.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hippo.config import Settings
+from hippo.errors import EmbeddingModelMismatch, StoreError
+from hippo.model import Document, Matrix, Passage
+from hippo.stores.base import DocumentSummary, GraphStore, PassageContext
+from hippo.stores.schema import DDL, KIND_TABLE, SCHEMA_VERSION, VECTOR_KINDS
+from hippo.stores.vectors import VectorFile, VectorTable
+
+__all__ = ["SQLiteStore"]
+
+DB_NAME = "hippo.db"
+LOCK_NAME = "write.lock"
+WRITE_LOCK_TIMEOUT_S = 60.0
+
+
+class SQLiteStore(GraphStore):
+    """The default store. Open it with :meth:`open`; use as a context manager to close it."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, settings: Settings) -> None:
+        self.path = path
+        self.location = str(path)
+        self.settings = settings
+        self._conn = conn
+        self._lock = threading.RLock()
+        self._in_tx = False
+        self._pending_rows: dict[str, int] = {}
+        self._lock_handle: Any = None
+
+    # --- opening -----------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], overrides: dict[str, Any] | None = None, *, create: bool = True
+             ) -> SQLiteStore:
+        """Open (or create) the store at ``path``.
+
+        Parameters
+        ----------
+        path : folder of the store; created when missing and ``create`` is true.
+        overrides : settings that differ from the stored ones for this session. Naming a
+            different ``embed_model`` than the store was built with raises
+            :class:`EmbeddingModelMismatch`.
+        create : when false, a missing store raises :class:`StoreError`.
+        """
+        folder = Path(path)
+        overrides = dict(overrides or {})
+        db = folder / DB_NAME
+        exists = db.exists()
+        if not exists:
+            if not create:
+                raise StoreError(f"no hippo store at {folder}; create one with `hippo index PATH --store {folder}`.")
+            if folder.is_file():
+                raise StoreError(f"{folder} is a file, not a store folder; choose a folder path for --store.")
+            if folder.is_dir() and any(p.name != LOCK_NAME for p in folder.iterdir()):
+                raise StoreError(
+                    f"{folder} exists and is not a hippo store (it has no {DB_NAME}); "
+                    "choose a new or empty folder for --store."
+                )
+            folder.mkdir(parents=True, exist_ok=True)
+        conn = _connect(db)
+        if exists:
+            settings = _stored_settings(conn, folder, overrides)
+        else:
+            settings = Settings().replace(**overrides)
+            conn.executescript(DDL)
+            _write_meta(conn, {
+                "schema_version": str(SCHEMA_VERSION),
+                "settings": json.dumps(settings.to_dict()),
+                "created_at": str(time.time()),
+                "version": "0",
+                **{f"rows.{kind}": "0" for kind in VECTOR_KINDS},
+            })
+        return cls(folder, conn, settings)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- transactions ------------------------------------------------------------------
+    def version(self) -> int:
+        return int(self._meta("version") or 0)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write batch. Only one process writes at a time (``write.lock``); readers are never blocked."""
+        with self._lock:
+            if self._in_tx:
+                raise StoreError("a write transaction is already open on this store; batches do not nest.")
+            self._acquire_write_lock()
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                self._in_tx = True
+                self._pending_rows = {k: int(self._meta(f"rows.{k}") or 0) for k in VECTOR_KINDS}
+                try:
+                    yield
+                    _write_meta(self._conn, {
+                        "version": str(self.version() + 1),
+                        "settings": json.dumps(self.settings.to_dict()),
+                        **{f"rows.{k}": str(v) for k, v in self._pending_rows.items()},
+                    })
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                finally:
+                    self._in_tx = False
+            finally:
+                self._release_write_lock()
+
+    def _acquire_write_lock(self) -> None:
+        handle = open(self.path / LOCK_NAME, "a+")
+        deadline = time.monotonic() + WRITE_LOCK_TIMEOUT_S
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "unknown"
+                    handle.close()
+                    raise StoreError(
+                        f"another process (pid {holder}) has been writing to {self.path} for over "
+                        f"{WRITE_LOCK_TIMEOUT_S:.0f} s; wait for it to finish, then run this again."
+                    ) from None
+                time.sleep(0.2)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._lock_handle = handle
+
+    def _release_write_lock(self) -> None:
+        if self._lock_handle is not None:
+            fcntl.flock(self._lock_handle, fcntl.LOCK_UN)
+            self._lock_handle.close()
+            self._lock_handle = None
+
+    def _require_tx(self) -> None:
+        if not self._in_tx:
+            raise StoreError("writes must happen inside `with store.transaction():`.")
+
+    def set_embedding_dim(self, dim: int) -> None:
+        stored = self._meta("embed_dim")
+        if stored is None:
+            self._require_tx()
+            _write_meta(self._conn, {"embed_dim": str(dim)})
+        elif int(stored) != dim:
+            raise EmbeddingModelMismatch(
+                f"store {self.path} holds {stored}-dimensional vectors but the embedder gives {dim}; "
+                "index into a new folder or use the model the store was built with."
+            )
+
+    # --- vectors -----------------------------------------------------------------------
+    def _vector_file(self, kind: str) -> VectorFile:
+        dim = self._meta("embed_dim")
+        if dim is None:
+            raise StoreError(f"store {self.path} has no embedding dimension yet; nothing has been embedded.")
+        return VectorFile(self.path / "vectors" / f"{kind}.f32", int(dim))
+
+    def append_vectors(self, kind: str, vectors: Matrix) -> list[int]:
+        """Write ``vectors`` after the committed rows of ``kind``; return their row numbers."""
+        self._require_tx()
+        start = self._pending_rows[kind]
+        if len(vectors):
+            self._vector_file(kind).write_rows(start, vectors)
+        self._pending_rows[kind] = start + len(vectors)
+        return list(range(start, start + len(vectors)))
+
+    def vector_table(self, kind: str) -> VectorTable:
+        if kind not in KIND_TABLE:
+            raise ValueError(f"unknown vector kind {kind!r}; known: {', '.join(VECTOR_KINDS)}.")
+        with self._lock, self._snapshot():
+            rows = int(self._meta(f"rows.{kind}") or 0)
+            owners = self._conn.execute(f"SELECT id, vec_row FROM {KIND_TABLE[kind]}").fetchall()
+            dim = self._meta("embed_dim")
+        ids = np.full(rows, "", dtype=object)
+        if owners:
+            ids[np.fromiter((r for _, r in owners), dtype=np.int64, count=len(owners))] = [i for i, _ in owners]
+        live = ids != ""
+        matrix = (VectorFile(self.path / "vectors" / f"{kind}.f32", int(dim)).read(rows) if dim
+                  else np.zeros((0, 0), dtype=np.float32))
+        return VectorTable(ids=ids, live=live, matrix=matrix)
+
+    def vectors_by_hash(self, hashes: Sequence[str]) -> dict[str, Matrix]:
+        if not hashes or self._meta("embed_dim") is None:
+            return {}
+        found: dict[str, int] = {}
+        with self._lock:
+            for chunk in _chunks(list(set(hashes)), 500):
+                marks = ",".join("?" * len(chunk))
+                for h, row in self._conn.execute(
+                    f"SELECT content_hash, vec_row FROM passages WHERE content_hash IN ({marks})", chunk
+                ):
+                    found[h] = row
+            rows = int(self._meta("rows.passage") or 0)
+        if not found:
+            return {}
+        matrix = self._vector_file("passage").read(rows)
+        return {h: np.array(matrix[row]) for h, row in found.items()}
+
+    # --- files and documents -----------------------------------------------------------
+    def file_hash(self, path: str) -> str | None:
+        row = self._one("SELECT content_hash FROM files WHERE path = ?", (path,))
+        return row[0] if row else None
+
+    def set_file(self, path: str, content_hash: str, size: int) -> None:
+        self._require_tx()
+        self._conn.execute(
+            "INSERT INTO files(path, content_hash, size, indexed_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(path) DO UPDATE SET content_hash = excluded.content_hash, size = excluded.size, "
+            "indexed_at = excluded.indexed_at",
+            (path, content_hash, size, time.time()),
+        )
+
+    def forget_file(self, path: str) -> None:
+        self._require_tx()
+        self._conn.execute("DELETE FROM files WHERE path = ?", (path,))
+
+    def documents_of_file(self, path: str) -> dict[str, Document]:
+        return {d.source: d for d in self._documents("WHERE file = ?", (path,))}
+
+    def document(self, doc_id: str) -> Document | None:
+        found = self._documents("WHERE id = ?", (doc_id,))
+        return found[0] if found else None
+
+    def find_documents(self, ref: str) -> list[Document]:
+        for where in ("WHERE id = ?", "WHERE source = ?", "WHERE file = ?"):
+            found = self._documents(where, (ref,))
+            if found:
+                return found
+        resolved = str(Path(ref).resolve())
+        return self._documents("WHERE file = ? OR source = ?", (resolved, resolved))
+
+    def list_documents(self) -> list[DocumentSummary]:
+        counts = dict(self._all("SELECT doc_id, COUNT(*) FROM passages GROUP BY doc_id"))
+        return [DocumentSummary(d, counts.get(d.id, 0)) for d in self._documents("", ())]
+
+    def put_document(self, document: Document, passages: Sequence[Passage], vectors: Matrix) -> None:
+        self._require_tx()
+        if len(passages) != len(vectors):
+            raise ValueError(f"{len(passages)} passages but {len(vectors)} vectors for document {document.id}.")
+        self._conn.execute(
+            "INSERT INTO documents(id, source, file, title, content_hash, added_at, metadata, timestamp) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (document.id, document.source, document.metadata.get("file"), document.title, document.content_hash,
+             document.added_at, json.dumps(document.metadata, ensure_ascii=False), document.timestamp),
+        )
+        rows = self.append_vectors("passage", vectors)
+        self._conn.executemany(
+            "INSERT INTO passages(id, doc_id, position, text, content_hash, vec_row) VALUES (?, ?, ?, ?, ?, ?)",
+            [(p.id, p.doc_id, p.position, p.text, p.content_hash, row) for p, row in zip(passages, rows)],
+        )
+
+    def delete_document(self, doc_id: str) -> int:
+        self._require_tx()
+        removed = self._one("SELECT COUNT(*) FROM passages WHERE doc_id = ?", (doc_id,))[0]
+        self._conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+        self._drop_orphans()
+        return int(removed)
+
+    def _drop_orphans(self) -> None:
+        """Remove facts with no source passage and entities no passage or fact refers to."""
+        self._conn.execute("DELETE FROM facts WHERE id NOT IN (SELECT fact_id FROM fact_sources)")
+        self._conn.execute(
+            "DELETE FROM entities WHERE id NOT IN (SELECT entity_id FROM mentions) "
+            "AND id NOT IN (SELECT subject_id FROM facts) AND id NOT IN (SELECT object_id FROM facts)"
+        )
+
+    # --- passages ----------------------------------------------------------------------
+    def passage_context(self, passage_ids: Sequence[str]) -> dict[str, PassageContext]:
+        out: dict[str, PassageContext] = {}
+        with self._lock:
+            for chunk in _chunks(list(passage_ids), 500):
+                marks = ",".join("?" * len(chunk))
+                for row in self._conn.execute(
+                    "SELECT p.id, p.doc_id, p.text, d.title, d.source, p.position FROM passages p "
+                    f"JOIN documents d ON d.id = p.doc_id WHERE p.id IN ({marks})", chunk
+                ):
+                    out[row[0]] = PassageContext(*row)
+        return out
+
+    def iter_passages(self) -> Iterator[PassageContext]:
+        last = -1
+        while True:
+            with self._lock:
+                batch = self._conn.execute(
+                    "SELECT p.rowid, p.id, p.doc_id, p.text, d.title, d.source, p.position FROM passages p "
+                    "JOIN documents d ON d.id = p.doc_id WHERE p.rowid > ? ORDER BY p.rowid LIMIT 2000", (last,)
+                ).fetchall()
+            if not batch:
+                return
+            for row in batch:
+                yield PassageContext(*row[1:])
+            last = batch[-1][0]
+
+    def counts(self) -> dict[str, int]:
+        tables = {"documents": "documents", "passages": "passages", "entities": "entities", "facts": "facts",
+                  "mentions": "mentions", "synonyms": "synonyms", "units": "units", "clusters": "clusters",
+                  "files": "files"}
+        with self._lock, self._snapshot():
+            return {name: self._conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+                    for name, table in tables.items()}
+
+    # --- small helpers -----------------------------------------------------------------
+    @contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """Consistent reads across several statements (a read transaction), unless already in a write."""
+        if self._in_tx:
+            yield
+            return
+        self._conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self._conn.execute("COMMIT")
+
+    def _documents(self, where: str, params: tuple[Any, ...]) -> list[Document]:
+        rows = self._all(
+            "SELECT id, source, title, content_hash, added_at, metadata, timestamp FROM documents "
+            f"{where} ORDER BY rowid", params,
+        )
+        return [Document(id=r[0], source=r[1], title=r[2], content_hash=r[3], added_at=r[4],
+                         metadata=json.loads(r[5]), timestamp=r[6]) for r in rows]
+
+    def _meta(self, key: str) -> str | None:
+        row = self._one("SELECT value FROM meta WHERE key = ?", (key,))
+        return row[0] if row else None
+
+    def _one(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchone()
+
+    def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+
+def _connect(db: Path) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(db, isolation_level=None, check_same_thread=False, timeout=30.0)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=30000")
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"cannot open {db}: {exc}. Is it a hippo store? Index into a new folder instead.") from exc
+    return conn
+
+
+def _write_meta(conn: sqlite3.Connection, values: dict[str, str]) -> None:
+    conn.executemany(
+        "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        list(values.items()),
+    )
+
+
+def _stored_settings(conn: sqlite3.Connection, folder: Path, overrides: dict[str, Any]) -> Settings:
+    try:
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{folder / DB_NAME} is not a readable hippo store: {exc}.") from exc
+    version = int(meta.get("schema_version", "0"))
+    if version != SCHEMA_VERSION:
+        raise StoreError(
+            f"store {folder} has schema version {version}; this hippo reads version {SCHEMA_VERSION}. "
+            "Re-index into a new folder."
+        )
+    stored = Settings.from_dict(json.loads(meta["settings"]))
+    asked = overrides.get("embed_model")
+    if asked is not None and asked != stored.embed_model:
+        raise EmbeddingModelMismatch(
+            f"store {folder} was built with {stored.embed_model}; this run asked for {asked}. "
+            f"Index into a new folder, or pass --embed-model {stored.embed_model}."
+        )
+    return stored.replace(**overrides)
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

@@ -1,0 +1,76 @@
+"""Plain-text helpers shared by chunking, answers and extraction: sentences, tokens, names.
+
+These are deliberately cheap regular-expression rules: chunking must run on any input
+before (and without) the NLP pipeline, and answers must work offline.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = ["split_sentences", "count_tokens", "split_tokens", "normalize_name", "ALNUM"]
+
+# A sentence ends at . ! ? (optionally followed by closing quotes/brackets) before whitespace
+# and an opening capital, digit, quote or bracket. Common abbreviations do not end one.
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ])")
+_ABBREVIATIONS = re.compile(
+    r"\b(?:Mr|Mrs|Ms|Dr|Prof|Sr|Jr|St|Mt|Ft|Gen|Col|Lt|Capt|Sgt|Rev|Hon|Inc|Ltd|Co|Corp|vs|etc|e\.g|i\.e|"
+    r"No|Vol|pp|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|[A-Z])\.$"
+)
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+ALNUM = re.compile(r"[^\W_]", re.UNICODE)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of ``text``, split at line breaks between paragraphs and at sentence punctuation.
+
+    >>> split_sentences("Dr. Vey arrived. He left!  Then: nothing")
+    ['Dr. Vey arrived.', 'He left!', 'Then: nothing']
+    """
+    sentences: list[str] = []
+    for block in re.split(r"\n\s*\n|\n(?=\s*(?:[-*#>]|\d+\.)\s)", text):
+        block = " ".join(block.split())
+        if not block:
+            continue
+        start = 0
+        for match in _SENTENCE_END.finditer(block):
+            candidate = block[start:match.start()]
+            if _ABBREVIATIONS.search(candidate):
+                continue
+            sentences.append(candidate.strip())
+            start = match.end()
+        tail = block[start:].strip()
+        if tail:
+            sentences.append(tail)
+    return [s for s in sentences if s]
+
+
+def split_tokens(text: str) -> list[str]:
+    """Words and punctuation marks, the unit of the chunking budget."""
+    return _TOKEN.findall(text)
+
+
+def count_tokens(text: str) -> int:
+    """Number of word and punctuation tokens in ``text`` (close to a word-piece count for English)."""
+    return sum(1 for _ in _TOKEN.finditer(text))
+
+
+def normalize_name(name: str) -> str:
+    """The graph identity of an entity name.
+
+    Case-folded, Unicode-normalised (NFKC), punctuation turned into spaces, whitespace
+    collapsed, a leading article dropped. Letters outside ASCII are kept, unlike
+    HippoRAG's normalisation, which erases them.
+
+    >>> normalize_name("The  Marren-Observatory!")
+    'marren observatory'
+    >>> normalize_name("Sebastián Piñera")
+    'sebastián piñera'
+    """
+    text = unicodedata.normalize("NFKC", name).casefold()
+    text = "".join(ch if (ch.isalnum() or ch.isspace()) else " " for ch in text)
+    words = text.split()
+    if len(words) > 1 and words[0] in {"the", "a", "an"}:
+        words = words[1:]
+    return " ".join(words)
