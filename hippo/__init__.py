@@ -1,1 +1,46 @@
-"""hippo"""
+"""hippo: knowledge-graph retrieval over your own documents, offline by default.
+
+>>> import hippo
+>>> kg = hippo.open("./kg")                      # doctest: +SKIP
+>>> kg.index("data/demo")                        # doctest: +SKIP
+>>> kg.retrieve("Who founded the observatory?")  # doctest: +SKIP
+"""
+
+from hippo.config import Settings
+from hippo.errors import (
+    ConfigError,
+    ConvergenceError,
+    EmbeddingModelMismatch,
+    HippoError,
+    IngestError,
+    LLMError,
+    NoSeedsError,
+    StoreError,
+    UnknownMethodError,
+)
+from hippo.facade import KnowledgeGraph, open
+from hippo.model import Answer, Document, Hit, IndexReport, Passage, Source, Why
+
+__all__ = [
+    "open",
+    "KnowledgeGraph",
+    "Settings",
+    "Hit",
+    "Why",
+    "Answer",
+    "Source",
+    "Document",
+    "Passage",
+    "IndexReport",
+    "HippoError",
+    "ConfigError",
+    "UnknownMethodError",
+    "StoreError",
+    "EmbeddingModelMismatch",
+    "IngestError",
+    "NoSeedsError",
+    "ConvergenceError",
+    "LLMError",
+]
+
+__version__ = "0.1.0"

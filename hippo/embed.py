@@ -72,6 +72,8 @@ def load_embedder(name: str, batch_size: int = 64) -> Embedder:
     except ImportError as exc:  # pragma: no cover - a hard dependency
         raise ConfigError("sentence-transformers is not installed; run `pip install hippo`.") from exc
     source = _model_source(name)
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    _quiet_transformers()
     try:
         model = SentenceTransformer(str(source), device="cpu")
     except (OSError, ValueError) as exc:
@@ -81,6 +83,15 @@ def load_embedder(name: str, batch_size: int = 64) -> Embedder:
         ) from exc
     log.info("loaded embedding model %s from %s", name, source)
     return Embedder(name, model, batch_size)
+
+
+def _quiet_transformers() -> None:
+    """Silence the per-load weight progress bar; hippo reports its own progress."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # pragma: no cover - sentence-transformers depends on transformers
+        return
+    hf_logging.disable_progress_bar()
 
 
 def _model_source(name: str) -> str | Path:

@@ -1,0 +1,10 @@
+"""Retrieval methods, registered by name. Importing this package registers the built-in ones."""
+
+from hippo.retrieval.base import METHODS, RetrievalContext, get_method, make_hits, register_method
+from hippo.retrieval.bm25 import retrieve_bm25
+from hippo.retrieval.dense import retrieve_dense
+
+__all__ = ["METHODS", "RetrievalContext", "get_method", "make_hits", "register_method"]
+
+register_method("dense", retrieve_dense)
+register_method("bm25", retrieve_bm25)

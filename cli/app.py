@@ -1,0 +1,173 @@
+"""The ``hippo`` command: thin over :class:`hippo.KnowledgeGraph` (parse, call, render)."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+import hippo
+from hippo.cli.render import print_answer, print_hits, print_json, print_report, shorten
+
+app = typer.Typer(help="hippo: knowledge-graph retrieval over your own documents.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+out = Console(soft_wrap=False)
+err = Console(stderr=True)
+
+StoreOpt = Annotated[str, typer.Option("--store", envvar="HIPPO_STORE",
+                                       help="Store folder (default ./.hippo, or $HIPPO_STORE).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the traceback of an error.")]
+EmbedOpt = Annotated[str | None, typer.Option("--embed-model", help="Embedding model (a store keeps one).")]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handle_errors(func: F) -> F:
+    """Turn a HippoError into a one-line message and exit code 1 (with --debug, the traceback)."""
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except hippo.HippoError as exc:
+            if kwargs.get("debug"):
+                raise
+            err.print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(1) from None
+    return wrapper  # type: ignore[return-value]
+
+
+def _open(store: str, embed_model: str | None = None, create: bool = False) -> hippo.KnowledgeGraph:
+    overrides = {"embed_model": embed_model} if embed_model else {}
+    return hippo.open(store, create=create, **overrides)
+
+
+@app.command()
+@handle_errors
+def index(
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders to index.")],
+    store: StoreOpt = ".hippo",
+    include: Annotated[list[str] | None, typer.Option("--include", help="Glob of files to take in folders.")] = None,
+    exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Glob of files to leave out.")] = None,
+    embed_model: EmbedOpt = None,
+    json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Index files and folders (txt, md, html, pdf, json/jsonl corpora). Unchanged files are skipped."""
+    with _open(store, embed_model, create=True) as kg, Progress(
+        TextColumn("[bold]indexing"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[passages]} passages"),
+        TimeElapsedColumn(), TextColumn("[dim]{task.fields[current]}"), console=err, transient=True,
+        disable=json or not err.is_terminal,
+    ) as bar:
+        task = bar.add_task("index", total=None, passages=0, current="")
+
+        def on_progress(p: Any) -> None:
+            bar.update(task, completed=p.files_done, total=p.files_total, passages=p.passages,
+                       current=shorten(Path(p.current).name, 40))
+
+        report = kg.index(paths, include=include or (), exclude=exclude or (), on_progress=on_progress)
+    if json:
+        print_json(out, report.to_dict())
+    else:
+        print_report(out, report)
+
+
+@app.command()
+@handle_errors
+def retrieve(
+    query: Annotated[str, typer.Argument(help="The question or search text.")],
+    k: Annotated[int, typer.Option("-k", "--top-k", help="Number of passages.")] = 5,
+    method: Annotated[str | None, typer.Option("--method", "-m", help="Retrieval method.")] = None,
+    store: StoreOpt = ".hippo",
+    json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Rank the passages that best answer QUERY."""
+    with _open(store) as kg:
+        hits = kg.retrieve(query, k=k, method=method)
+    if json:
+        print_json(out, [h.to_dict() for h in hits])
+    else:
+        print_hits(out, hits)
+
+
+@app.command()
+@handle_errors
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    k: Annotated[int, typer.Option("-k", "--top-k", help="Passages to read.")] = 5,
+    method: Annotated[str | None, typer.Option("--method", "-m", help="Retrieval method.")] = None,
+    store: StoreOpt = ".hippo",
+    json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Answer QUESTION from your documents, with the evidence it used."""
+    with _open(store) as kg:
+        answer = kg.ask(question, k=k, method=method)
+    if json:
+        print_json(out, answer.to_dict())
+    else:
+        print_answer(out, answer)
+
+
+@app.command()
+@handle_errors
+def stats(store: StoreOpt = ".hippo", json: JsonOpt = False, debug: DebugOpt = False) -> None:
+    """Counts by kind and the settings the store was built with."""
+    with _open(store) as kg:
+        data = kg.stats()
+    if json:
+        print_json(out, data)
+        return
+    out.print(f"store {data['store']} (version {data['version']})")
+    for name, count in data["counts"].items():
+        out.print(f"  {name:<10} {count:>9,}")
+    out.print("settings: " + ", ".join(f"{k}={v}" for k, v in data["settings"].items() if k != "extra"))
+
+
+@app.command()
+@handle_errors
+def docs(store: StoreOpt = ".hippo", json: JsonOpt = False, debug: DebugOpt = False) -> None:
+    """List the indexed documents with their passage counts."""
+    with _open(store) as kg:
+        summaries = kg.documents()
+    if json:
+        print_json(out, [{"id": s.document.id, "title": s.document.title, "source": s.document.source,
+                          "passages": s.passages, "added_at": s.document.added_at} for s in summaries])
+        return
+    for s in summaries:
+        out.print(f"{s.document.id}  {s.passages:>4} passage(s)  {s.document.title}  [dim]{s.document.source}[/dim]",
+                  highlight=False)
+    out.print(f"{len(summaries)} document(s)")
+
+
+@app.command()
+@handle_errors
+def delete(
+    ref: Annotated[str, typer.Argument(help="Document id, source, or file path (all its records).")],
+    store: StoreOpt = ".hippo",
+    json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Delete a document (or every document of a file) with its passages and vectors."""
+    with _open(store) as kg:
+        removed = kg.delete(ref)
+    if json:
+        print_json(out, [{"id": d.id, "title": d.title, "source": d.source} for d in removed])
+    else:
+        for d in removed:
+            out.print(f"deleted {d.id}  {d.title}  [dim]{d.source}[/dim]", highlight=False)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="hippo")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""How the CLI shows results: rich tables for people, JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, is_dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from hippo import Answer, Hit, IndexReport
+
+SKIPS_SHOWN_PER_REASON = 10
+
+__all__ = ["print_json", "print_hits", "print_answer", "print_report", "shorten"]
+
+
+def print_json(console: Console, data: Any) -> None:
+    """Print ``data`` (dataclasses included) as JSON on stdout, with no markup."""
+    def default(value: Any) -> Any:
+        if is_dataclass(value):
+            return asdict(value)
+        return str(value)
+
+    console.print_json(json.dumps(data, default=default, ensure_ascii=False))
+
+
+def shorten(text: str, width: int = 240) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def print_hits(console: Console, hits: Sequence[Hit]) -> None:
+    table = Table(show_lines=True)
+    table.add_column("#", justify="right")
+    table.add_column("score", justify="right")
+    table.add_column("document")
+    table.add_column("passage")
+    for rank, hit in enumerate(hits, start=1):
+        why = _why_text(hit)
+        table.add_row(str(rank), f"{hit.score:.4f}", f"{hit.title}\n[dim]{hit.doc_id}[/dim]",
+                      shorten(hit.text) + (f"\n[dim]{why}[/dim]" if why else ""))
+    console.print(table)
+
+
+def _why_text(hit: Hit) -> str:
+    parts = []
+    if hit.why.seed_entities:
+        parts.append("seeds: " + ", ".join(hit.why.seed_entities))
+    if hit.why.facts:
+        parts.append("facts: " + "; ".join(hit.why.facts))
+    if hit.why.probe:
+        parts.append(f"probe: {hit.why.probe}")
+    if hit.why.fallback:
+        parts.append(f"fallback: {hit.why.fallback}")
+    return " | ".join(parts)
+
+
+def print_answer(console: Console, answer: Answer) -> None:
+    console.print(f"[bold]Q:[/bold] {answer.question}")
+    console.print(f"[bold]A[/bold] [dim]({answer.mode})[/dim]: {answer.text or '(no answer found)'}")
+    if answer.sources:
+        console.print("[bold]Sources[/bold]")
+        for n, source in enumerate(answer.sources, start=1):
+            console.print(f"  [{n}] {source.sentence} [dim]({source.title}, {source.passage_id})[/dim]",
+                          highlight=False)
+    if answer.hits:
+        console.print("[bold]Evidence[/bold]")
+        print_hits(console, answer.hits)
+
+
+def print_report(console: Console, report: IndexReport) -> None:
+    console.print(
+        f"Indexed {report.files_read} file(s) ({report.files_unchanged} unchanged): "
+        f"{report.documents_added} document(s) added, {report.documents_replaced} replaced, "
+        f"{report.documents_removed} removed, {report.documents_unchanged} unchanged; "
+        f"{report.passages} passage(s), {report.entities} entit(ies), {report.facts} fact(s) "
+        f"in {report.seconds:.1f} s."
+    )
+    if report.skipped:
+        counts = ", ".join(f"{n} {reason}" for reason, n in sorted(report.skip_counts().items()))
+        console.print(f"Skipped {len(report.skipped)} ({counts}):")
+        shown: dict[str, int] = {}
+        for skip in report.skipped:
+            kind = skip.reason.split(":", 1)[0]
+            shown[kind] = shown.get(kind, 0) + 1
+            if shown[kind] <= SKIPS_SHOWN_PER_REASON:
+                console.print(f"  [yellow]skipped[/yellow] {skip.path}: {skip.reason}", highlight=False)
+            elif shown[kind] == SKIPS_SHOWN_PER_REASON + 1:
+                console.print(f"  … more '{kind}' skips (--json lists them all)", highlight=False)

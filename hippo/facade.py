@@ -1,0 +1,133 @@
+"""``KnowledgeGraph``: the one object the CLI, the UI and Python users talk to.
+
+It only composes: a store, an embedder (loaded on first need), the ingest pipeline and the
+registered retrieval methods. It holds no retrieval or storage logic of its own.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from hippo.answer import extractive_answer
+from hippo.cache import DerivedCache
+from hippo.config import store_path_from_env
+from hippo.embed import Embedder, load_embedder
+from hippo.errors import ConfigError, StoreError
+from hippo.model import Answer, Document, Hit, IndexReport
+from hippo.retrieval.base import RetrievalContext, get_method
+from hippo.stores import open_store
+from hippo.stores.base import DocumentSummary, GraphStore
+
+__all__ = ["KnowledgeGraph", "open"]
+
+
+class KnowledgeGraph:
+    """A knowledge graph over your documents. Create one with :func:`hippo.open`."""
+
+    def __init__(self, store: GraphStore) -> None:
+        self.store = store
+        self.settings = store.settings
+        self._embedder: Embedder | None = None
+        self._context = RetrievalContext(store, self.embedder, self.settings, DerivedCache(store))
+
+    # --- lifecycle ---------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the store."""
+        self.store.close()
+
+    def __enter__(self) -> KnowledgeGraph:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def embedder(self) -> Embedder:
+        """The store's embedding model, loaded on first use."""
+        if self._embedder is None:
+            self._embedder = load_embedder(self.settings.embed_model, self.settings.embed_batch_size)
+        return self._embedder
+
+    # --- writing -----------------------------------------------------------------------
+    def index(self, paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], *,
+              include: Sequence[str] = (), exclude: Sequence[str] = (), on_progress: Any = None) -> IndexReport:
+        """Index files and folders; unchanged files are skipped, changed ones replaced.
+
+        Returns an :class:`IndexReport` with counts, timings and every skipped file with its reason.
+        """
+        from hippo.ingest.pipeline import index_paths
+
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        return index_paths(self.store, self.embedder, list(paths), include=include, exclude=exclude,
+                           on_progress=on_progress)
+
+    def add_texts(self, texts: Sequence[str], metadata: Sequence[dict[str, Any]] | None = None) -> IndexReport:
+        """Index texts from memory; ``metadata[i]`` may hold ``source``, ``title`` and ``timestamp``."""
+        from hippo.ingest.pipeline import index_texts
+
+        if isinstance(texts, str):
+            raise TypeError("add_texts takes a list of texts; wrap a single text in a list.")
+        return index_texts(self.store, self.embedder, texts, metadata)
+
+    def delete(self, ref: str) -> list[Document]:
+        """Delete the documents matching ``ref`` (a document id, a source, or a file path); return them."""
+        documents = self.store.find_documents(ref)
+        if not documents:
+            raise StoreError(f"no document matches {ref!r}; `hippo docs` lists ids and sources.")
+        with self.store.transaction():
+            for document in documents:
+                self.store.delete_document(document.id)
+            files = {d.metadata.get("file") for d in documents} - {None}
+            for file in files:
+                self.store.forget_file(file)
+        return documents
+
+    # --- reading -----------------------------------------------------------------------
+    def retrieve(self, query: str, k: int | None = None, method: str | None = None) -> list[Hit]:
+        """The ``k`` passages that best answer ``query`` by ``method`` (default from settings)."""
+        return self.retrieve_many([query], k=k, method=method)[0]
+
+    def retrieve_many(self, queries: Sequence[str], k: int | None = None, method: str | None = None
+                      ) -> list[list[Hit]]:
+        """:meth:`retrieve` for many queries at once (batched embedding and scoring)."""
+        if isinstance(queries, str):
+            raise TypeError("retrieve_many takes a list of queries; use retrieve() for one.")
+        for query in queries:
+            if not isinstance(query, str) or not query.strip():
+                raise ConfigError("a query must be a non-empty string.")
+        k = self.settings.top_k if k is None else k
+        if k < 1:
+            raise ConfigError(f"k={k} must be at least 1.")
+        run = get_method(method or self.settings.default_method)
+        return run(self._context, list(queries), k)
+
+    def ask(self, question: str, k: int | None = None, method: str | None = None) -> Answer:
+        """Answer ``question`` from the retrieved passages; says which mode produced the answer."""
+        hits = self.retrieve(question, k=k, method=method)
+        return extractive_answer(question, hits, self.embedder(), sentences=self.settings.answer_sentences)
+
+    def documents(self) -> list[DocumentSummary]:
+        """Every document with its passage count."""
+        return self.store.list_documents()
+
+    def stats(self) -> dict[str, Any]:
+        """Counts by kind, the store's location and the settings it was built with."""
+        return {"store": self.store.location, "counts": self.store.counts(), "version": self.store.version(),
+                "settings": self.settings.to_dict()}
+
+
+def open(path: str | os.PathLike[str] | None = None, *, create: bool = True, **settings: Any) -> KnowledgeGraph:  # noqa: A001
+    """Open (or create) the knowledge graph at ``path`` (default ``$HIPPO_STORE`` or ``./.hippo``).
+
+    ``settings`` override the stored :class:`~hippo.config.Settings` for this session;
+    a different ``embed_model`` than the store's raises :class:`~hippo.errors.EmbeddingModelMismatch`.
+
+    >>> import tempfile, hippo
+    >>> with hippo.open(tempfile.mkdtemp() + "/kg") as kg:
+    ...     kg.stats()["counts"]["passages"]
+    0
+    """
+    location = os.fspath(path) if path is not None else store_path_from_env()
+    return KnowledgeGraph(open_store(location, settings, create=create))

@@ -1,0 +1,240 @@
+"""The ingest pipeline: files -> documents -> passages -> vectors -> store, in batches.
+
+Planning and writing are separate steps. Planning reads one file at a time and emits
+operations (delete a stale document, put a new one, remember the file's hash); writing
+takes a batch of operations, embeds the new passages (reusing stored vectors of identical
+passages), and commits the batch in one store transaction. A crash therefore loses at most
+the batch in flight, and re-running the same command resumes: documents already stored
+with the same content hash are recognised and skipped, and a file's own hash is only
+recorded once all of its documents have landed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hippo.config import Settings
+from hippo.embed import Embedder
+from hippo.errors import IngestError
+from hippo.ingest.chunking import chunk_text
+from hippo.ingest.loaders import LoadedDoc, discover, parse_file, read_bytes
+from hippo.model import Document, IndexReport, Passage, Skip, content_hash, make_id
+from hippo.stores.base import GraphStore
+
+__all__ = ["index_paths", "index_texts", "ProgressFn", "Progress"]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where an indexing run is: files done of files found, and passages written so far."""
+
+    files_done: int
+    files_total: int
+    passages: int
+    current: str
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+@dataclass
+class _Put:
+    document: Document
+    passages: list[Passage]
+
+
+@dataclass
+class _Delete:
+    doc_id: str
+
+
+@dataclass
+class _FileDone:
+    path: str
+    content_hash: str
+    size: int
+
+
+_Op = _Put | _Delete | _FileDone
+
+
+@dataclass
+class _Writer:
+    """Collects operations and commits them a batch at a time."""
+
+    store: GraphStore
+    embed: Callable[[], Embedder]
+    settings: Settings
+    report: IndexReport
+    ops: list[_Op] = field(default_factory=list)
+    puts: int = 0
+
+    def add(self, op: _Op) -> None:
+        self.ops.append(op)
+        if isinstance(op, _Put):
+            self.puts += 1
+            if self.puts >= self.settings.ingest_batch_docs:
+                self.flush()
+
+    def flush(self) -> None:
+        if not self.ops:
+            return
+        ops, self.ops, self.puts = self.ops, [], 0
+        puts = [op for op in ops if isinstance(op, _Put)]
+        vectors = self._embed([p for op in puts for p in op.passages])
+        started = time.perf_counter()
+        with self.store.transaction():
+            if vectors is not None:
+                self.store.set_embedding_dim(vectors.shape[1])
+            offset = 0
+            for op in ops:
+                if isinstance(op, _Delete):
+                    self.store.delete_document(op.doc_id)
+                elif isinstance(op, _Put):
+                    count = len(op.passages)
+                    self.store.put_document(op.document, op.passages, vectors[offset:offset + count])
+                    offset += count
+                else:
+                    self.store.set_file(op.path, op.content_hash, op.size)
+        self.report.passages += sum(len(op.passages) for op in puts)
+        _add_time(self.report, "write", started)
+
+    def _embed(self, passages: list[Passage]) -> np.ndarray | None:
+        if not passages:
+            return None
+        started = time.perf_counter()
+        stored = self.store.vectors_by_hash([p.content_hash for p in passages])
+        todo = [p.text for p in passages if p.content_hash not in stored]
+        fresh = iter(self.embed().encode(todo)) if todo else iter(())
+        rows = [stored[p.content_hash] if p.content_hash in stored else next(fresh) for p in passages]
+        _add_time(self.report, "embed", started)
+        return np.stack(rows).astype(np.float32, copy=False)
+
+
+def index_paths(store: GraphStore, embed: Callable[[], Embedder], paths: Sequence[str | os.PathLike[str]], *,
+                include: Sequence[str] = (), exclude: Sequence[str] = (),
+                on_progress: ProgressFn | None = None) -> IndexReport:
+    """Index files and folders into ``store``; return what was read, written and skipped.
+
+    Parameters
+    ----------
+    store : the store to write to.
+    embed : returns the embedder; called only when there is something to embed, so an
+        unchanged re-index never loads the model.
+    paths : files and folders; folders are walked recursively (see ``loaders.discover``).
+    include, exclude : glob patterns applied inside folders.
+    on_progress : called after each file.
+    """
+    started = time.perf_counter()
+    report = IndexReport()
+    writer = _Writer(store, embed, store.settings, report)
+    files: list[Path] = []
+    for item in discover(paths, include, exclude):
+        if isinstance(item, Skip):
+            report.skipped.append(item)
+        else:
+            files.append(item)
+    for number, path in enumerate(files, start=1):
+        try:
+            for op in _plan_file(store, path, report):
+                writer.add(op)
+        except IngestError as exc:
+            report.skipped.append(Skip(str(path), str(exc)))
+        if on_progress:
+            on_progress(Progress(number, len(files), report.passages + _pending(writer), str(path)))
+    writer.flush()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def index_texts(store: GraphStore, embed: Callable[[], Embedder], texts: Iterable[str],
+                metadata: Sequence[dict[str, Any]] | None = None) -> IndexReport:
+    """Index in-memory texts; each is a document whose source is ``metadata["source"]`` or its hash.
+
+    ``metadata[i]`` may also carry ``title`` and ``timestamp``; the rest is kept as document metadata.
+    """
+    started = time.perf_counter()
+    report = IndexReport()
+    writer = _Writer(store, embed, store.settings, report)
+    texts = list(texts)
+    metas = list(metadata) if metadata is not None else [{} for _ in texts]
+    if len(metas) != len(texts):
+        raise ValueError(f"{len(texts)} texts but {len(metas)} metadata entries; give one per text or none.")
+    for number, (text, meta) in enumerate(zip(texts, metas), start=1):
+        if not isinstance(text, str) or not text.strip():
+            report.skipped.append(Skip(f"text {number}", "empty: the text has no content"))
+            continue
+        meta = dict(meta)
+        source = str(meta.pop("source", "") or f"text:{content_hash(text)[:16]}")
+        title = str(meta.pop("title", "") or text.strip().splitlines()[0][:80])
+        timestamp = meta.pop("timestamp", None)
+        loaded = LoadedDoc("", title, text.strip(), meta, timestamp)
+        existing = store.find_documents(source)
+        for op in _plan_document(store.settings, source, None, loaded, existing[0] if existing else None, report):
+            writer.add(op)
+    writer.flush()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _plan_file(store: GraphStore, path: Path, report: IndexReport) -> Iterator[_Op]:
+    started = time.perf_counter()
+    resolved = str(path.resolve())
+    data = read_bytes(path, store.settings.max_file_bytes)
+    file_hash = hashlib.sha1(data).hexdigest()
+    if store.file_hash(resolved) == file_hash:
+        report.files_unchanged += 1
+        return
+    loaded = parse_file(path, data)
+    report.files_read += 1
+    existing = store.documents_of_file(resolved)
+    _add_time(report, "read", started)
+    seen: set[str] = set()
+    for item in loaded:
+        if isinstance(item, Skip):
+            report.skipped.append(Skip(f"{path}#{item.path}", item.reason))
+            continue
+        source = f"{resolved}#{item.key}" if item.key else resolved
+        seen.add(source)
+        yield from _plan_document(store.settings, source, resolved, item, existing.get(source), report)
+    for source, old in existing.items():
+        if source not in seen:
+            report.documents_removed += 1
+            yield _Delete(old.id)
+    yield _FileDone(resolved, file_hash, len(data))
+
+
+def _plan_document(settings: Settings, source: str, file: str | None, loaded: LoadedDoc, old: Document | None,
+                   report: IndexReport) -> Iterator[_Op]:
+    doc_hash = content_hash(f"{loaded.title}\x1f{loaded.text}")
+    if old is not None and old.content_hash == doc_hash:
+        report.documents_unchanged += 1
+        return
+    if old is not None:
+        report.documents_replaced += 1
+        yield _Delete(old.id)
+    else:
+        report.documents_added += 1
+    metadata = {**loaded.metadata, **({"file": file} if file else {})}
+    document = Document(id=make_id("d", source), source=source, title=loaded.title, content_hash=doc_hash,
+                        added_at=time.time(), metadata=metadata, timestamp=loaded.timestamp)
+    chunks = chunk_text(loaded.text, loaded.title, max_tokens=settings.chunk_tokens, overlap=settings.chunk_overlap)
+    passages = [Passage(id=make_id("p", document.id, str(i), content_hash(text)), doc_id=document.id, position=i,
+                        text=text, content_hash=content_hash(text)) for i, text in enumerate(chunks)]
+    yield _Put(document, passages)
+
+
+def _pending(writer: _Writer) -> int:
+    return sum(len(op.passages) for op in writer.ops if isinstance(op, _Put))
+
+
+def _add_time(report: IndexReport, stage: str, started: float) -> None:
+    report.stage_seconds[stage] = report.stage_seconds.get(stage, 0.0) + time.perf_counter() - started
