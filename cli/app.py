@@ -17,8 +17,8 @@ from hippo.cli.render import print_answer, print_hits, print_json, print_report,
 
 app = typer.Typer(help="hippo: knowledge-graph retrieval over your own documents.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
-out = Console(soft_wrap=False)
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 StoreOpt = Annotated[str, typer.Option("--store", envvar="HIPPO_STORE",
                                        help="Store folder (default ./.hippo, or $HIPPO_STORE).")]

@@ -14,7 +14,7 @@ from hippo import Answer, Hit, IndexReport
 
 SKIPS_SHOWN_PER_REASON = 10
 
-__all__ = ["print_json", "print_hits", "print_answer", "print_report", "shorten"]
+__all__ = ["print_answer", "print_hits", "print_json", "print_report", "shorten"]
 
 
 def print_json(console: Console, data: Any) -> None:

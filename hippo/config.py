@@ -15,7 +15,7 @@ from typing import Any
 
 from hippo.errors import ConfigError
 
-__all__ = ["Settings", "DEFAULT_STORE_DIR", "DEFAULT_EMBED_MODEL", "store_path_from_env"]
+__all__ = ["DEFAULT_EMBED_MODEL", "DEFAULT_STORE_DIR", "Settings", "store_path_from_env"]
 
 DEFAULT_STORE_DIR = ".hippo"
 DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"

@@ -19,7 +19,7 @@ import numpy as np
 from hippo.errors import ConfigError
 from hippo.model import Matrix, content_hash
 
-__all__ = ["Embedder", "load_embedder", "BUNDLED_MODELS"]
+__all__ = ["BUNDLED_MODELS", "Embedder", "load_embedder"]
 
 log = logging.getLogger(__name__)
 

@@ -19,15 +19,15 @@ Messages give what happened with the real values, then what to do.
 from __future__ import annotations
 
 __all__ = [
-    "HippoError",
     "ConfigError",
-    "UnknownMethodError",
-    "StoreError",
-    "EmbeddingModelMismatch",
-    "IngestError",
-    "NoSeedsError",
     "ConvergenceError",
+    "EmbeddingModelMismatch",
+    "HippoError",
+    "IngestError",
     "LLMError",
+    "NoSeedsError",
+    "StoreError",
+    "UnknownMethodError",
 ]
 
 
@@ -47,7 +47,7 @@ class StoreError(HippoError):
     """The store cannot be opened or written as asked."""
 
 
-class EmbeddingModelMismatch(StoreError):
+class EmbeddingModelMismatch(StoreError):  # noqa: N818  (the name the style guide gives it)
     """The store was built with a different embedding model than the one asked for."""
 
 

@@ -118,7 +118,7 @@ class KnowledgeGraph:
                 "settings": self.settings.to_dict()}
 
 
-def open(path: str | os.PathLike[str] | None = None, *, create: bool = True, **settings: Any) -> KnowledgeGraph:  # noqa: A001
+def open(path: str | os.PathLike[str] | None = None, *, create: bool = True, **settings: Any) -> KnowledgeGraph:
     """Open (or create) the knowledge graph at ``path`` (default ``$HIPPO_STORE`` or ``./.hippo``).
 
     ``settings`` override the stored :class:`~hippo.config.Settings` for this session;

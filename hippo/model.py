@@ -16,22 +16,22 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
-    "Vector",
-    "Matrix",
-    "make_id",
-    "content_hash",
+    "Answer",
+    "Cluster",
     "Document",
-    "Passage",
     "Entity",
     "Fact",
-    "Unit",
-    "Cluster",
-    "Why",
     "Hit",
-    "Source",
-    "Answer",
-    "Skip",
     "IndexReport",
+    "Matrix",
+    "Passage",
+    "Skip",
+    "Source",
+    "Unit",
+    "Vector",
+    "Why",
+    "content_hash",
+    "make_id",
 ]
 
 Vector = npt.NDArray[np.float32]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["split_sentences", "count_tokens", "split_tokens", "normalize_name", "ALNUM"]
+__all__ = ["ALNUM", "count_tokens", "normalize_name", "split_sentences", "split_tokens"]
 
 # A sentence ends at . ! ? (optionally followed by closing quotes/brackets) before whitespace
 # and an opening capital, digit, quote or bracket. Common abbreviations do not end one.

@@ -31,7 +31,7 @@ def chunk_text(text: str, title: str = "", *, max_tokens: int = 256, overlap: in
     [3, 3, 2]
     """
     body = text.strip()
-    header = "" if not title or body.startswith(title) else title.strip() + "\n"
+    header = "" if not title.strip() or body.split("\n", 1)[0].strip() == title.strip() else title.strip() + "\n"
     if count_tokens(body) <= max_tokens:
         return [header + body] if body else []
     pieces = [piece for sentence in split_sentences(body) for piece in _cut_long(sentence, max_tokens)]

@@ -23,7 +23,7 @@ from typing import Any
 from hippo.errors import IngestError
 from hippo.model import Skip
 
-__all__ = ["LoadedDoc", "SUFFIXES", "discover", "read_bytes", "parse_file", "decode_text"]
+__all__ = ["SUFFIXES", "LoadedDoc", "decode_text", "discover", "parse_file", "read_bytes"]
 
 SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".json", ".jsonl")
 SNIFF_BYTES = 8192

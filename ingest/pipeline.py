@@ -29,7 +29,7 @@ from hippo.ingest.loaders import LoadedDoc, discover, parse_file, read_bytes
 from hippo.model import Document, IndexReport, Passage, Skip, content_hash, make_id
 from hippo.stores.base import GraphStore
 
-__all__ = ["index_paths", "index_texts", "ProgressFn", "Progress"]
+__all__ = ["Progress", "ProgressFn", "index_paths", "index_texts"]
 
 
 @dataclass(frozen=True)

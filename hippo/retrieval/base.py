@@ -19,7 +19,7 @@ from hippo.errors import UnknownMethodError
 from hippo.model import Hit, Why
 from hippo.stores.base import GraphStore
 
-__all__ = ["RetrievalContext", "Method", "METHODS", "register_method", "get_method", "make_hits"]
+__all__ = ["METHODS", "Method", "RetrievalContext", "get_method", "make_hits", "register_method"]
 
 
 @dataclass

@@ -10,7 +10,7 @@ import numpy as np
 from hippo.model import Hit
 from hippo.retrieval.base import RetrievalContext, make_hits
 
-__all__ = ["retrieve_bm25", "Bm25Index"]
+__all__ = ["Bm25Index", "retrieve_bm25"]
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from hippo.model import Hit
 from hippo.retrieval.base import RetrievalContext, make_hits
 from hippo.stores.vectors import VectorTable
 
-__all__ = ["retrieve_dense", "passage_table"]
+__all__ = ["passage_table", "retrieve_dense"]
 
 
 def passage_table(context: RetrievalContext) -> VectorTable:

@@ -6,7 +6,7 @@ from typing import Any
 
 from hippo.stores.base import DocumentSummary, GraphStore, PassageContext
 
-__all__ = ["GraphStore", "DocumentSummary", "PassageContext", "open_store"]
+__all__ = ["DocumentSummary", "GraphStore", "PassageContext", "open_store"]
 
 NEO4J_SCHEMES = ("neo4j://", "neo4j+s://", "neo4j+ssc://", "bolt://", "bolt+s://", "bolt+ssc://")
 

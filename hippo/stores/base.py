@@ -16,7 +16,7 @@ from hippo.config import Settings
 from hippo.model import Document, Matrix, Passage
 from hippo.stores.vectors import VectorTable
 
-__all__ = ["GraphStore", "DocumentSummary", "PassageContext"]
+__all__ = ["DocumentSummary", "GraphStore", "PassageContext"]
 
 
 @dataclass(frozen=True)

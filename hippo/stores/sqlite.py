@@ -138,7 +138,7 @@ class SQLiteStore(GraphStore):
                 self._release_write_lock()
 
     def _acquire_write_lock(self) -> None:
-        handle = open(self.path / LOCK_NAME, "a+")
+        handle = open(self.path / LOCK_NAME, "a+")  # noqa: SIM115  (held until the batch ends)
         deadline = time.monotonic() + WRITE_LOCK_TIMEOUT_S
         while True:
             try:

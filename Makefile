@@ -1,0 +1,50 @@
+# hippo: the two commands (`make run`, `make test`) and the rest of the project's chores.
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+TORCH_VERSION := 2.13.0
+# Where the CPU build of torch comes from. Empty means pip's configured index (this machine
+# has the CPU wheel locally); elsewhere use: make run TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
+DEMO_STORE ?= .hippo-demo
+QUESTION ?= In which village was the founder of the Marren Observatory born?
+
+.PHONY: run test lint install dev bench ui clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# torch first, as the CPU build, so sentence-transformers does not pull gigabytes of CUDA packages.
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/python -c "import torch" 2>/dev/null || \
+		$(BIN)/pip install --quiet "torch==$(TORCH_VERSION)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+dev: $(VENV)/.dev
+
+## make run: index the demo corpus and answer one multi-hop question with its evidence.
+run: $(VENV)/.installed
+	$(BIN)/hippo index data/demo --store $(DEMO_STORE)
+	$(BIN)/hippo ask "$(QUESTION)" --store $(DEMO_STORE) -k 3
+
+## make test: lint, then the whole test suite.
+test: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+
+## make bench: retrieval quality and speed on 2WikiMultihopQA (writes bench/results/2wiki.json and .md).
+bench: $(VENV)/.installed
+	$(BIN)/python bench/twowiki.py
+
+clean:
+	rm -rf $(DEMO_STORE) .pytest_cache .ruff_cache build

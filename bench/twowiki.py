@@ -1,0 +1,100 @@
+"""2WikiMultihopQA retrieval benchmark: every method on one index, in one run.
+
+Reads ../shared/data/2wikimultihopqa (6,119 passages, one per record, "title\\ntext").
+- Recall@1/2/5/10 over the questions of seRAG-linearrag-format/questions.json whose every
+  evidence subject is a corpus title (gold passages = those titles; about 761 questions).
+- all_gold@8 over the 101 questions of fast-graphrag-101 (gold titles in ``ground_truth``).
+- Indexing throughput, index time by stage, and per-query latency p50/p95 of each method.
+Writes bench/results/2wiki.json (the one results shape) and bench/results/2wiki.md.
+
+Usage: python bench/twowiki.py [--methods dense,bm25] [--store DIR] [--limit N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import hippo
+from hippo.eval import all_gold_at_k, machine_info, percentile_ms, recall_at_k, write_results
+from hippo.retrieval import METHODS
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "2wikimultihopqa"
+RESULTS = ROOT / "bench" / "results"
+RECALL_KS = (1, 2, 5, 10)
+
+
+def load_questions(titles: set[str]) -> tuple[list[dict], list[dict]]:
+    """(recall questions, all-gold questions), each ``{"question", "gold": set of titles}``."""
+    recall = []
+    for item in json.loads((DATA / "seRAG-linearrag-format" / "questions.json").read_text()):
+        subjects = {triple[0] for triple in item["evidence"]}
+        if subjects and subjects <= titles:
+            recall.append({"question": item["question"], "gold": subjects})
+    all_gold = [{"question": r["question"], "gold": set(r["ground_truth"])}
+                for r in json.loads((DATA / "fast-graphrag-101" / "results_vdb_2wikimultihopqa_101.json").read_text())]
+    return recall, all_gold
+
+
+def run_method(kg: hippo.KnowledgeGraph, method: str, recall_qs: list[dict], all_gold_qs: list[dict]) -> dict:
+    kg.retrieve(recall_qs[0]["question"], k=10, method=method)  # warm caches (index, matrices) outside timing
+    scores = {f"recall@{k}": 0.0 for k in RECALL_KS}
+    latencies = []
+    for q in recall_qs:
+        started = time.perf_counter()
+        hits = kg.retrieve(q["question"], k=10, method=method)
+        latencies.append(time.perf_counter() - started)
+        titles = [h.title for h in hits]
+        for k in RECALL_KS:
+            scores[f"recall@{k}"] += recall_at_k(titles, q["gold"], k)
+    result = {name: round(total / len(recall_qs), 4) for name, total in scores.items()}
+    hits_8 = kg.retrieve_many([q["question"] for q in all_gold_qs], k=8, method=method)
+    result["all_gold@8"] = round(sum(all_gold_at_k([h.title for h in hits], q["gold"], 8)
+                                     for hits, q in zip(hits_8, all_gold_qs)) / len(all_gold_qs), 4)
+    result["latency_ms_p50"] = round(percentile_ms(latencies, 50), 2)
+    result["latency_ms_p95"] = round(percentile_ms(latencies, 95), 2)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--methods", default=",".join(sorted(METHODS)), help="comma-separated method names")
+    parser.add_argument("--store", default=str(ROOT / "build" / "bench" / "2wiki"), help="scratch store folder")
+    parser.add_argument("--limit", type=int, default=0, help="only the first N recall questions (quick runs)")
+    args = parser.parse_args()
+    if not DATA.exists():
+        print(f"2WikiMultihopQA data not found at {DATA}; it lives in ../shared/data.", file=sys.stderr)
+        return 2
+    corpus_path = DATA / "2wikimultihopqa_corpus.json"
+    titles = {r["title"] for r in json.loads(corpus_path.read_text())}
+    recall_qs, all_gold_qs = load_questions(titles)
+    if args.limit:
+        recall_qs = recall_qs[: args.limit]
+    shutil.rmtree(args.store, ignore_errors=True)
+    with hippo.open(args.store) as kg:
+        report = kg.index(corpus_path)
+        counts = kg.stats()["counts"]
+        methods = {m: run_method(kg, m, recall_qs, all_gold_qs) for m in args.methods.split(",")}
+        settings = kg.settings.to_dict()
+    facts = {
+        "corpus_passages": counts["passages"], "recall_questions": len(recall_qs),
+        "all_gold_questions": len(all_gold_qs), "index_seconds": round(report.seconds, 1),
+        "index_passages_per_s": round(counts["passages"] / report.seconds, 1),
+        "index_stage_seconds": {k: round(v, 2) for k, v in report.stage_seconds.items()},
+        "graph": {k: counts[k] for k in ("entities", "facts", "mentions", "synonyms")},
+        "embed_model": settings["embed_model"], "extractor": settings["extractor"], "machine": machine_info(),
+    }
+    path = write_results(RESULTS, "2wiki", methods, facts,
+                         notes="Recall@k on questions whose every evidence subject is a corpus title; "
+                               "all_gold@8 on fast-graphrag's 101 questions. Produced by `make bench`.")
+    print(path.with_suffix(".md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""Shared fixtures: real stores built once per run from the files in data/."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import hippo
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "data" / "demo"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def demo_questions() -> list[dict]:
+    return json.loads((DEMO / "questions.qa").read_text())
+
+
+@pytest.fixture(scope="session")
+def kg_demo(tmp_path_factory: pytest.TempPathFactory) -> hippo.KnowledgeGraph:
+    """The demo corpus indexed with default settings; tests must not write to it."""
+    kg = hippo.open(tmp_path_factory.mktemp("kg_demo") / "store")
+    kg.index(DEMO)
+    yield kg
+    kg.close()
+
+
+@pytest.fixture()
+def kg_empty(tmp_path: Path) -> hippo.KnowledgeGraph:
+    kg = hippo.open(tmp_path / "store")
+    yield kg
+    kg.close()
+
+
+@pytest.fixture()
+def mixed_folder(tmp_path: Path) -> Path:
+    """Two good files plus one binary, one empty and one invalid-UTF-8 file."""
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "good.txt").write_text("Ada Lindqvist\n\nAda Lindqvist was born in Kettleby. She studied at Coldbrook.")
+    (folder / "notes.md").write_text("# Kettleby\n\nKettleby is a village on the shore of Lake Imber.")
+    (folder / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00")
+    (folder / "empty.txt").write_text("")
+    (folder / "latin1.txt").write_bytes("Café au lait à Kettleby".encode("latin-1"))
+    return folder
