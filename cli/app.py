@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -13,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 import hippo
-from hippo.cli.render import print_answer, print_hits, print_json, print_report, shorten
+from hippo.cli.render import print_answer, print_entity, print_hits, print_json, print_path, print_report, shorten
 
 app = typer.Typer(help="hippo: knowledge-graph retrieval over your own documents.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
@@ -87,7 +88,7 @@ def retrieve(
     json: JsonOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Rank the passages that best answer QUERY."""
+    """Rank the passages that best answer QUERY (methods: dense, bm25, hipporag)."""
     with _open(store) as kg:
         hits = kg.retrieve(query, k=k, method=method)
     if json:
@@ -162,6 +163,96 @@ def delete(
     else:
         for d in removed:
             out.print(f"deleted {d.id}  {d.title}  [dim]{d.source}[/dim]", highlight=False)
+
+
+@app.command()
+@handle_errors
+def entities(
+    like: Annotated[str, typer.Option("--like", help="Part of the name to look for.")] = "",
+    limit: Annotated[int, typer.Option("--limit", help="At most this many.")] = 50,
+    store: StoreOpt = ".hippo",
+    json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """List entities whose name contains --like (or the most mentioned ones)."""
+    with _open(store) as kg:
+        found = kg.entities(like, limit=limit)
+    if json:
+        print_json(out, [asdict(e) for e in found])
+        return
+    for e in found:
+        out.print(f"{e.id}  {e.display}" + (f"  [dim]{e.label}[/dim]" if e.label else ""), highlight=False)
+
+
+@app.command()
+@handle_errors
+def facts(
+    entity: Annotated[str | None, typer.Option("--entity", help="Only facts about this entity.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many.")] = 200,
+    store: StoreOpt = ".hippo",
+    json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """List facts (subject, predicate, object), optionally about one entity."""
+    with _open(store) as kg:
+        found = kg.facts(entity, limit=limit)
+    if json:
+        print_json(out, [asdict(f) for f in found])
+        return
+    for f in found:
+        out.print(f"{f.subject} [bold]{f.predicate}[/bold] {f.object}  [dim]{len(f.passage_ids)} passage(s)[/dim]",
+                  highlight=False)
+
+
+@app.command()
+@handle_errors
+def entity(
+    name: Annotated[str, typer.Argument(help="Entity name or id.")],
+    store: StoreOpt = ".hippo",
+    json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Show an entity: its facts, the passages that mention it, and its synonyms."""
+    with _open(store) as kg:
+        view = kg.entity(name)
+    if json:
+        print_json(out, asdict(view))
+    else:
+        print_entity(out, view)
+
+
+@app.command()
+@handle_errors
+def path(
+    source: Annotated[str, typer.Argument(help="First entity.")],
+    target: Annotated[str, typer.Argument(help="Second entity.")],
+    store: StoreOpt = ".hippo",
+    json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """The shortest evidence path between two entities, with the facts along it."""
+    with _open(store) as kg:
+        found = kg.path(source, target)
+    if json:
+        print_json(out, asdict(found) if found else None)
+    elif found is None:
+        err.print(f"no path between {source!r} and {target!r}")
+        raise typer.Exit(1)
+    else:
+        print_path(out, found)
+
+
+@app.command()
+@handle_errors
+def export(
+    graphml: Annotated[Path, typer.Option("--graphml", help="Write the graph as GraphML to this file.")],
+    store: StoreOpt = ".hippo",
+    debug: DebugOpt = False,
+) -> None:
+    """Export the graph (entities, passages, facts, synonyms, mentions)."""
+    with _open(store) as kg:
+        nodes = kg.export_graphml(graphml)
+    out.print(f"wrote {nodes:,} nodes to {graphml}")
 
 
 def main() -> None:

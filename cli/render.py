@@ -11,10 +11,13 @@ from rich.console import Console
 from rich.table import Table
 
 from hippo import Answer, Hit, IndexReport
+from hippo.graph.explore import EntityView, EvidencePath
 
 SKIPS_SHOWN_PER_REASON = 10
 
-__all__ = ["print_answer", "print_hits", "print_json", "print_report", "shorten"]
+__all__ = [
+    "print_entity",
+    "print_path","print_answer", "print_hits", "print_json", "print_report", "shorten"]
 
 
 def print_json(console: Console, data: Any) -> None:
@@ -90,3 +93,29 @@ def print_report(console: Console, report: IndexReport) -> None:
                 console.print(f"  [yellow]skipped[/yellow] {skip.path}: {skip.reason}", highlight=False)
             elif shown[kind] == SKIPS_SHOWN_PER_REASON + 1:
                 console.print(f"  … more '{kind}' skips (--json lists them all)", highlight=False)
+
+
+def print_entity(console: Console, view: EntityView) -> None:
+    e = view.entity
+    label = f" [dim]({e.label})[/dim]" if e.label else ""
+    console.print(f"[bold]{e.display}[/bold]{label}  [dim]{e.id}[/dim]")
+    console.print(f"[bold]Facts[/bold] ({len(view.facts)})")
+    for f in view.facts:
+        console.print(f"  {f.subject} [bold]{f.predicate}[/bold] {f.object}", highlight=False)
+    console.print(f"[bold]Passages[/bold] ({len(view.passages)})")
+    for p in view.passages:
+        console.print(f"  {p.title}: {shorten(p.text, 160)}  [dim]{p.passage_id}[/dim]", highlight=False)
+    if view.synonyms:
+        console.print("[bold]Synonyms[/bold] " + ", ".join(f"{s.display} ({score:.2f})" for s, score in view.synonyms))
+
+
+def print_path(console: Console, path: EvidencePath) -> None:
+    console.print(" -> ".join(e.display for e in path.entities))
+    for step in path.steps:
+        if step.facts:
+            how = "; ".join(f"{f.subject} {f.predicate} {f.object}" for f in step.facts)
+        elif step.passage is not None:
+            how = f"both in passage '{step.passage.title}' ({step.passage.passage_id})"
+        else:
+            how = f"synonym (cosine {step.synonym:.2f})" if step.synonym is not None else "linked"
+        console.print(f"  {step.source.display} -> {step.target.display}: {how}", highlight=False)

@@ -22,6 +22,7 @@ DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_CHUNK_TOKENS = 256
 DEFAULT_CHUNK_OVERLAP = 32
 DEFAULT_TOP_K = 5
+DEFAULT_DAMPING = 0.5
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,15 @@ class Settings:
         Hits returned when ``k`` is not given.
     answer_sentences : int
         Sentences in an extractive answer.
+    synonym_threshold, synonym_max : float, int
+        Entities whose embedding cosine is at least ``synonym_threshold`` get a synonymy
+        edge, at most ``synonym_max`` per new entity (HippoRAG 2: 0.8 and about 100).
+    linking_top_k : int
+        Facts kept per query, and entity seeds kept from them (HippoRAG 2: 5).
+    passage_node_weight : float
+        Every passage's seed is this times its min-max normalised dense score (HippoRAG 2: 0.05).
+    damping : float
+        Personalized PageRank probability of following an edge (HippoRAG 2: 0.5).
     extra : dict
         Settings of optional components, by name, kept so a store remembers them.
     """
@@ -64,6 +74,11 @@ class Settings:
     default_method: str = "dense"
     top_k: int = DEFAULT_TOP_K
     answer_sentences: int = 2
+    synonym_threshold: float = 0.8
+    synonym_max: int = 100
+    linking_top_k: int = 5
+    passage_node_weight: float = 0.05
+    damping: float = DEFAULT_DAMPING
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -73,7 +88,10 @@ class Settings:
             raise ConfigError(
                 f"chunk_overlap={self.chunk_overlap} must be >= 0 and below chunk_tokens={self.chunk_tokens}."
             )
-        for name in ("embed_batch_size", "ingest_batch_docs", "top_k", "answer_sentences", "max_file_bytes"):
+        if not 0.0 <= self.damping < 1.0:
+            raise ConfigError(f"damping={self.damping} must be in [0, 1).")
+        for name in ("embed_batch_size", "ingest_batch_docs", "top_k", "answer_sentences", "max_file_bytes",
+                     "synonym_max", "linking_top_k"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}={getattr(self, name)} must be a positive integer.")
 

@@ -15,7 +15,8 @@ from hippo.cache import DerivedCache
 from hippo.config import store_path_from_env
 from hippo.embed import Embedder, load_embedder
 from hippo.errors import ConfigError, StoreError
-from hippo.model import Answer, Document, Hit, IndexReport
+from hippo.graph import explore
+from hippo.model import Answer, Document, Entity, Fact, Hit, IndexReport
 from hippo.retrieval.base import RetrievalContext, get_method
 from hippo.stores import open_store
 from hippo.stores.base import DocumentSummary, GraphStore
@@ -111,6 +112,58 @@ class KnowledgeGraph:
     def documents(self) -> list[DocumentSummary]:
         """Every document with its passage count."""
         return self.store.list_documents()
+
+    # --- the graph ---------------------------------------------------------------------
+    def _graph(self) -> tuple[Any, Any]:
+        from hippo.retrieval.hipporag import graph_state
+
+        state = graph_state(self._context)
+        return state, self._context.cache.get("igraph", lambda: explore.search_graph(state))
+
+    def entities(self, like: str = "", limit: int = 50) -> list[Entity]:
+        """Entities whose name contains ``like`` (exact and prefix matches first), or the most mentioned."""
+        return self.store.find_entities(like, limit=limit) if like.strip() else self.store.top_entities(limit)
+
+    def facts(self, entity: str | None = None, limit: int = 200) -> list[Fact]:
+        """Facts about ``entity`` (a name or id), or the first ``limit`` facts of the store."""
+        if entity is None:
+            return self.store.list_facts(limit)
+        return self.store.facts_of_entity(explore.resolve_entity(self.store, entity).id, limit=limit)
+
+    def entity(self, name: str) -> explore.EntityView:
+        """An entity's facts, passages and synonyms (``name`` may be a display name, normalised name or id)."""
+        return explore.entity_view(self.store, name)
+
+    def neighbors(self, name: str, depth: int = 1, limit: int = 100) -> list[tuple[Entity, int]]:
+        """Entities within ``depth`` hops of facts or synonymy, with their distance."""
+        state, graph = self._graph()
+        return explore.neighbors(self.store, state, graph, name, depth=depth, limit=limit)
+
+    def path(self, a: str, b: str) -> explore.EvidencePath | None:
+        """The shortest evidence path between two entities (facts, synonyms or shared passages), or None."""
+        state, graph = self._graph()
+        return explore.evidence_path(self.store, state, graph, a, b)
+
+    def subgraph(self, refs: Sequence[str], depth: int = 1, max_nodes: int = 200, passages: bool = True) -> Any:
+        """A bounded ``networkx.Graph`` around entity names/ids or passage ids."""
+        state, graph = self._graph()
+        return explore.subgraph(self.store, state, graph, list(refs), depth=depth, max_nodes=max_nodes,
+                                passages=passages)
+
+    def to_networkx(self, refs: Sequence[str] | None = None, depth: int = 1, max_nodes: int = 5000) -> Any:
+        """The graph as ``networkx.Graph``: around ``refs`` when given, else the whole graph up to ``max_nodes``."""
+        state, graph = self._graph()
+        if refs:
+            return explore.subgraph(self.store, state, graph, list(refs), depth=depth, max_nodes=max_nodes)
+        return explore.whole_graph(self.store, state, max_nodes=max_nodes)
+
+    def export_graphml(self, path: str | os.PathLike[str], max_nodes: int = 1_000_000) -> int:
+        """Write the graph (entities, passages and their edges) as GraphML; return the node count."""
+        import networkx as nx
+
+        graph = self.to_networkx(max_nodes=max_nodes)
+        nx.write_graphml(graph, os.fspath(path))
+        return graph.number_of_nodes()
 
     def stats(self) -> dict[str, Any]:
         """Counts by kind, the store's location and the settings it was built with."""

@@ -204,6 +204,7 @@ class IndexReport:
     facts: int = 0
     seconds: float = 0.0
     skipped: list[Skip] = field(default_factory=list)
+    extraction_failures: list[Skip] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def skip_counts(self) -> dict[str, int]:

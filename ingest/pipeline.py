@@ -25,6 +25,8 @@ from hippo.config import Settings
 from hippo.embed import Embedder
 from hippo.errors import IngestError
 from hippo.ingest.chunking import chunk_text
+from hippo.ingest.extract.base import Extractor, get_extractor
+from hippo.ingest.graph_batch import GraphBatch, graph_batch
 from hippo.ingest.loaders import LoadedDoc, discover, parse_file, read_bytes
 from hippo.model import Document, IndexReport, Passage, Skip, content_hash, make_id
 from hippo.stores.base import GraphStore
@@ -76,6 +78,10 @@ class _Writer:
     report: IndexReport
     ops: list[_Op] = field(default_factory=list)
     puts: int = 0
+    extractor: Extractor | None = None
+
+    def __post_init__(self) -> None:
+        self.extractor = get_extractor(self.settings)
 
     def add(self, op: _Op) -> None:
         self.ops.append(op)
@@ -89,7 +95,9 @@ class _Writer:
             return
         ops, self.ops, self.puts = self.ops, [], 0
         puts = [op for op in ops if isinstance(op, _Put)]
-        vectors = self._embed([p for op in puts for p in op.passages])
+        passages = [p for op in puts for p in op.passages]
+        vectors = self._embed(passages)
+        graph = self._graph(passages)
         started = time.perf_counter()
         with self.store.transaction():
             if vectors is not None:
@@ -104,8 +112,28 @@ class _Writer:
                     offset += count
                 else:
                     self.store.set_file(op.path, op.content_hash, op.size)
-        self.report.passages += sum(len(op.passages) for op in puts)
+            if graph is not None:
+                self.store.put_graph(graph.entities, graph.entity_vectors, graph.facts, graph.fact_vectors,
+                                     graph.mentions, graph.fact_sources)
+                self.store.put_synonyms(graph.synonyms)
+        self.report.passages += len(passages)
+        if graph is not None:
+            self.report.entities += len(graph.entities)
+            self.report.facts += len(graph.facts)
+            self.report.extraction_failures.extend(graph.failures)
         _add_time(self.report, "write", started)
+
+    def _graph(self, passages: list[Passage]) -> GraphBatch | None:
+        """Extract and embed the batch's graph records (before its transaction opens)."""
+        if self.extractor is None or not passages:
+            return None
+        started = time.perf_counter()
+        extractions = self.extractor.extract([p.text for p in passages])
+        _add_time(self.report, "extract", started)
+        started = time.perf_counter()
+        batch = graph_batch(self.store, self.embed(), passages, extractions, self.extractor.name, self.settings)
+        _add_time(self.report, "graph", started)
+        return batch
 
     def _embed(self, passages: list[Passage]) -> np.ndarray | None:
         if not passages:

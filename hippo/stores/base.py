@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from hippo.config import Settings
-from hippo.model import Document, Matrix, Passage
+from hippo.model import Document, Entity, Fact, Matrix, Passage
 from hippo.stores.vectors import VectorTable
 
 __all__ = ["DocumentSummary", "GraphStore", "PassageContext"]
@@ -37,6 +37,21 @@ class PassageContext:
     title: str
     source: str
     position: int
+
+
+@dataclass(frozen=True)
+class GraphEdges:
+    """Every graph edge as parallel id arrays; the graph builder maps ids to matrix rows.
+
+    ``relations``: (subject id, object id, number of supporting (fact, passage) pairs);
+    ``mentions``: (passage id, entity id); ``synonyms``: (entity id, entity id, cosine);
+    ``facts``: (fact id, subject id, object id) of every fact.
+    """
+
+    relations: tuple[list[str], list[str], list[float]]
+    mentions: tuple[list[str], list[str]]
+    synonyms: tuple[list[str], list[str], list[float]]
+    facts: tuple[list[str], list[str], list[str]]
 
 
 class GraphStore(ABC):
@@ -119,3 +134,62 @@ class GraphStore(ABC):
     @abstractmethod
     def counts(self) -> dict[str, int]:
         """Number of records of each kind."""
+
+    # --- the graph -----------------------------------------------------------------------
+    @abstractmethod
+    def known_ids(self, kind: str, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` already exist among the records of ``kind`` (``entity`` or ``fact``)."""
+
+    @abstractmethod
+    def put_graph(self, entities: Sequence[Entity], entity_vectors: Matrix, facts: Sequence[Fact],
+                  fact_vectors: Matrix, mentions: Sequence[tuple[str, str]],
+                  fact_sources: Sequence[tuple[str, str, str]]) -> None:
+        """Insert new entities and facts with their vectors, plus mention and provenance rows.
+
+        ``mentions`` are (passage id, entity id); ``fact_sources`` are (fact id, passage id, extractor).
+        Entities and facts must be new (see :meth:`known_ids`); edge rows may repeat existing ones.
+        """
+
+    @abstractmethod
+    def put_synonyms(self, rows: Sequence[tuple[str, str, float]]) -> None:
+        """Insert synonymy edges (entity id, entity id, cosine)."""
+
+    @abstractmethod
+    def graph_edges(self) -> GraphEdges:
+        """All relation, mention and synonym edges, read in one consistent snapshot."""
+
+    @abstractmethod
+    def entities(self, ids: Sequence[str]) -> dict[str, Entity]:
+        """Entities by id (those that exist)."""
+
+    @abstractmethod
+    def facts(self, ids: Sequence[str]) -> dict[str, Fact]:
+        """Facts by id with their subject and object display names and source passages."""
+
+    @abstractmethod
+    def find_entities(self, text: str, limit: int = 20) -> list[Entity]:
+        """Entities whose normalised name equals, then starts with, then contains ``normalize_name(text)``."""
+
+    @abstractmethod
+    def facts_of_entity(self, entity_id: str, limit: int = 200) -> list[Fact]:
+        """Facts whose subject or object is the entity."""
+
+    @abstractmethod
+    def passages_of_entity(self, entity_id: str, limit: int = 50) -> list[PassageContext]:
+        """Passages that mention the entity."""
+
+    @abstractmethod
+    def synonyms_of(self, entity_id: str) -> list[tuple[Entity, float]]:
+        """Entities linked to this one by a synonymy edge (either direction), best first."""
+
+    @abstractmethod
+    def facts_between(self, a: str, b: str) -> list[Fact]:
+        """Facts whose subject and object are the two entities, in either order."""
+
+    @abstractmethod
+    def top_entities(self, limit: int = 50) -> list[Entity]:
+        """The entities mentioned by the most passages."""
+
+    @abstractmethod
+    def list_facts(self, limit: int = 200) -> list[Fact]:
+        """The first ``limit`` facts, in insertion order."""

@@ -27,10 +27,11 @@ import numpy as np
 
 from hippo.config import Settings
 from hippo.errors import EmbeddingModelMismatch, StoreError
-from hippo.model import Document, Matrix, Passage
-from hippo.stores.base import DocumentSummary, GraphStore, PassageContext
+from hippo.model import Document, Entity, Fact, Matrix, Passage
+from hippo.stores.base import DocumentSummary, GraphEdges, GraphStore, PassageContext
 from hippo.stores.schema import DDL, KIND_TABLE, SCHEMA_VERSION, VECTOR_KINDS
 from hippo.stores.vectors import VectorFile, VectorTable
+from hippo.text import normalize_name
 
 __all__ = ["SQLiteStore"]
 
@@ -285,17 +286,34 @@ class SQLiteStore(GraphStore):
     def delete_document(self, doc_id: str) -> int:
         self._require_tx()
         removed = self._one("SELECT COUNT(*) FROM passages WHERE doc_id = ?", (doc_id,))[0]
+        in_doc = "SELECT id FROM passages WHERE doc_id = ?"
+        facts = [r[0] for r in self._all(f"SELECT DISTINCT fact_id FROM fact_sources WHERE passage_id IN ({in_doc})",
+                                         (doc_id,))]
+        entities = {r[0] for r in self._all(
+            f"SELECT DISTINCT entity_id FROM mentions WHERE passage_id IN ({in_doc})", (doc_id,))}
         self._conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
-        self._drop_orphans()
+        self._drop_orphans(facts, entities)
         return int(removed)
 
-    def _drop_orphans(self) -> None:
-        """Remove facts with no source passage and entities no passage or fact refers to."""
-        self._conn.execute("DELETE FROM facts WHERE id NOT IN (SELECT fact_id FROM fact_sources)")
-        self._conn.execute(
-            "DELETE FROM entities WHERE id NOT IN (SELECT entity_id FROM mentions) "
-            "AND id NOT IN (SELECT subject_id FROM facts) AND id NOT IN (SELECT object_id FROM facts)"
-        )
+    def _drop_orphans(self, fact_ids: list[str], entity_ids: set[str]) -> None:
+        """Remove the given facts left with no source passage, then the given entities (and the
+        endpoints of removed facts) that no passage mentions and no fact uses."""
+        for chunk in _chunks(fact_ids, 500):
+            marks = ",".join("?" * len(chunk))
+            dead = self._conn.execute(
+                f"SELECT id, subject_id, object_id FROM facts WHERE id IN ({marks}) "
+                "AND NOT EXISTS (SELECT 1 FROM fact_sources s WHERE s.fact_id = facts.id)", chunk
+            ).fetchall()
+            self._conn.executemany("DELETE FROM facts WHERE id = ?", [(f,) for f, _, _ in dead])
+            entity_ids.update(e for _, subj, obj in dead for e in (subj, obj))
+        for chunk in _chunks(sorted(entity_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            self._conn.execute(
+                f"DELETE FROM entities WHERE id IN ({marks}) "
+                "AND NOT EXISTS (SELECT 1 FROM mentions m WHERE m.entity_id = entities.id) "
+                "AND NOT EXISTS (SELECT 1 FROM facts f WHERE f.subject_id = entities.id) "
+                "AND NOT EXISTS (SELECT 1 FROM facts f WHERE f.object_id = entities.id)", chunk
+            )
 
     # --- passages ----------------------------------------------------------------------
     def passage_context(self, passage_ids: Sequence[str]) -> dict[str, PassageContext]:
@@ -331,6 +349,137 @@ class SQLiteStore(GraphStore):
         with self._lock, self._snapshot():
             return {name: self._conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
                     for name, table in tables.items()}
+
+    # --- the graph ---------------------------------------------------------------------
+    def known_ids(self, kind: str, ids: Sequence[str]) -> set[str]:
+        table = {"entity": "entities", "fact": "facts"}[kind]
+        found: set[str] = set()
+        with self._lock:
+            for chunk in _chunks(list(set(ids)), 500):
+                marks = ",".join("?" * len(chunk))
+                found.update(r[0] for r in self._conn.execute(f"SELECT id FROM {table} WHERE id IN ({marks})", chunk))
+        return found
+
+    def put_graph(self, entities: Sequence[Entity], entity_vectors: Matrix, facts: Sequence[Fact],
+                  fact_vectors: Matrix, mentions: Sequence[tuple[str, str]],
+                  fact_sources: Sequence[tuple[str, str, str]]) -> None:
+        self._require_tx()
+        rows = self.append_vectors("entity", entity_vectors)
+        self._conn.executemany(
+            "INSERT INTO entities(id, name, display, label, vec_row) VALUES (?, ?, ?, ?, ?)",
+            [(e.id, e.name, e.display, e.label, row) for e, row in zip(entities, rows)],
+        )
+        rows = self.append_vectors("fact", fact_vectors)
+        self._conn.executemany(
+            "INSERT INTO facts(id, subject_id, predicate, object_id, vec_row) VALUES (?, ?, ?, ?, ?)",
+            [(f.id, f.subject_id, f.predicate, f.object_id, row) for f, row in zip(facts, rows)],
+        )
+        self._conn.executemany("INSERT OR IGNORE INTO mentions(passage_id, entity_id) VALUES (?, ?)", mentions)
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO fact_sources(fact_id, passage_id, extractor) VALUES (?, ?, ?)", fact_sources
+        )
+
+    def put_synonyms(self, rows: Sequence[tuple[str, str, float]]) -> None:
+        self._require_tx()
+        self._conn.executemany("INSERT OR REPLACE INTO synonyms(a, b, score) VALUES (?, ?, ?)", rows)
+
+    def graph_edges(self) -> GraphEdges:
+        with self._lock, self._snapshot():
+            relations = self._conn.execute(
+                "SELECT f.subject_id, f.object_id, COUNT(*) FROM facts f JOIN fact_sources s ON s.fact_id = f.id "
+                "GROUP BY f.subject_id, f.object_id"
+            ).fetchall()
+            mentions = self._conn.execute("SELECT passage_id, entity_id FROM mentions").fetchall()
+            synonyms = self._conn.execute("SELECT a, b, score FROM synonyms").fetchall()
+            facts = self._conn.execute("SELECT id, subject_id, object_id FROM facts").fetchall()
+        return GraphEdges(relations=_columns(relations, 3), mentions=_columns(mentions, 2),
+                          synonyms=_columns(synonyms, 3), facts=_columns(facts, 3))
+
+    def entities(self, ids: Sequence[str]) -> dict[str, Entity]:
+        out: dict[str, Entity] = {}
+        with self._lock:
+            for chunk in _chunks(list(set(ids)), 500):
+                marks = ",".join("?" * len(chunk))
+                for row in self._conn.execute(
+                    f"SELECT id, name, display, label FROM entities WHERE id IN ({marks})", chunk
+                ):
+                    out[row[0]] = Entity(*row)
+        return out
+
+    def facts(self, ids: Sequence[str]) -> dict[str, Fact]:
+        out: dict[str, Fact] = {}
+        with self._lock:
+            for chunk in _chunks(list(set(ids)), 500):
+                marks = ",".join("?" * len(chunk))
+                rows = self._conn.execute(
+                    "SELECT f.id, f.subject_id, f.predicate, f.object_id, s.display, o.display, "
+                    "(SELECT group_concat(passage_id, ' ') FROM fact_sources WHERE fact_id = f.id) "
+                    "FROM facts f JOIN entities s ON s.id = f.subject_id JOIN entities o ON o.id = f.object_id "
+                    f"WHERE f.id IN ({marks})", chunk,
+                ).fetchall()
+                for r in rows:
+                    out[r[0]] = Fact(r[0], r[1], r[2], r[3], r[4], r[5], tuple((r[6] or "").split()))
+        return out
+
+    def find_entities(self, text: str, limit: int = 20) -> list[Entity]:
+        name = normalize_name(text)
+        if not name:
+            return []
+        like = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self._all(
+            "SELECT e.id, e.name, e.display, e.label FROM entities e "
+            "LEFT JOIN (SELECT entity_id, COUNT(*) AS n FROM mentions GROUP BY entity_id) m ON m.entity_id = e.id "
+            "WHERE e.name LIKE ? ESCAPE '\\' "
+            "ORDER BY (e.name = ?) DESC, (e.name LIKE ? ESCAPE '\\') DESC, COALESCE(m.n, 0) DESC, e.name LIMIT ?",
+            (f"%{like}%", name, f"{like}%", limit),
+        )
+        return [Entity(*r) for r in rows]
+
+    def facts_of_entity(self, entity_id: str, limit: int = 200) -> list[Fact]:
+        ids = [r[0] for r in self._all(
+            "SELECT id FROM facts WHERE subject_id = ? UNION SELECT id FROM facts WHERE object_id = ? LIMIT ?",
+            (entity_id, entity_id, limit),
+        )]
+        found = self.facts(ids)
+        return [found[i] for i in ids if i in found]
+
+    def top_entities(self, limit: int = 50) -> list[Entity]:
+        rows = self._all(
+            "SELECT e.id, e.name, e.display, e.label FROM entities e JOIN "
+            "(SELECT entity_id, COUNT(*) AS n FROM mentions GROUP BY entity_id) m ON m.entity_id = e.id "
+            "ORDER BY m.n DESC, e.name LIMIT ?", (limit,),
+        )
+        return [Entity(*r) for r in rows]
+
+    def list_facts(self, limit: int = 200) -> list[Fact]:
+        ids = [r[0] for r in self._all("SELECT id FROM facts ORDER BY rowid LIMIT ?", (limit,))]
+        found = self.facts(ids)
+        return [found[i] for i in ids if i in found]
+
+    def passages_of_entity(self, entity_id: str, limit: int = 50) -> list[PassageContext]:
+        rows = self._all(
+            "SELECT p.id, p.doc_id, p.text, d.title, d.source, p.position FROM mentions m "
+            "JOIN passages p ON p.id = m.passage_id JOIN documents d ON d.id = p.doc_id "
+            "WHERE m.entity_id = ? ORDER BY p.rowid LIMIT ?", (entity_id, limit),
+        )
+        return [PassageContext(*r) for r in rows]
+
+    def synonyms_of(self, entity_id: str) -> list[tuple[Entity, float]]:
+        rows = self._all(
+            "SELECT e.id, e.name, e.display, e.label, MAX(x.score) AS score FROM ("
+            "SELECT b AS other, score FROM synonyms WHERE a = ? UNION ALL "
+            "SELECT a AS other, score FROM synonyms WHERE b = ?) x JOIN entities e ON e.id = x.other "
+            "GROUP BY e.id ORDER BY score DESC", (entity_id, entity_id),
+        )
+        return [(Entity(*r[:4]), float(r[4])) for r in rows]
+
+    def facts_between(self, a: str, b: str) -> list[Fact]:
+        ids = [r[0] for r in self._all(
+            "SELECT id FROM facts WHERE (subject_id = ? AND object_id = ?) OR (subject_id = ? AND object_id = ?)",
+            (a, b, b, a),
+        )]
+        found = self.facts(ids)
+        return [found[i] for i in ids if i in found]
 
     # --- small helpers -----------------------------------------------------------------
     @contextmanager
@@ -409,3 +558,10 @@ def _stored_settings(conn: sqlite3.Connection, folder: Path, overrides: dict[str
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def _columns(rows: list[tuple[Any, ...]], width: int) -> tuple[list[Any], ...]:
+    """Rows as ``width`` parallel column lists (empty lists when there are no rows)."""
+    if not rows:
+        return tuple([] for _ in range(width))
+    return tuple(list(column) for column in zip(*rows))

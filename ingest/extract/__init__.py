@@ -1,0 +1,14 @@
+"""Built-in extractors, registered by name (imported by :func:`~hippo.ingest.extract.base.get_extractor`)."""
+
+from hippo.config import Settings
+from hippo.ingest.extract.base import Extractor, register_extractor
+
+
+def _spacy(settings: Settings) -> Extractor:
+    """The rule-based spaCy extractor, imported on use so that spaCy loads only when it is chosen."""
+    from hippo.ingest.extract.spacy import SpacyExtractor
+
+    return SpacyExtractor(settings.extra.get("spacy_model"))
+
+
+register_extractor("spacy", _spacy)

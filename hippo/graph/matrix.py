@@ -1,0 +1,111 @@
+"""The graph as one sparse matrix: entity nodes, then passage nodes, rows fixed by the vector files.
+
+Node ``i < n_entities`` is entity vector row ``i``; node ``n_entities + j`` is passage vector
+row ``j``. Rows freed by deletions stay as isolated nodes that never get seed mass, so a
+query maps a vector row to a graph node with an addition instead of a lookup, and the
+matrix is rebuilt only when the store changes (it is cached by store version).
+
+Edge weights (undirected, summed over both stored directions):
+- RELATES: the number of (fact, passage) pairs linking two entities, whatever the predicate;
+- SYNONYM: the embedding cosine (kept once per pair even when both directions were found);
+- MENTIONS: 1.0 between a passage and each entity it mentions.
+HippoRAG 2 inserts every entity edge twice into an undirected igraph, which doubles fact and
+synonym weights against passage edges by accident; hippo keeps the weights as defined above.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from hippo.graph.ppr import transition_matrix
+from hippo.stores.base import GraphEdges
+from hippo.stores.vectors import VectorTable
+
+__all__ = ["GraphMatrix", "build_graph"]
+
+
+@dataclass(frozen=True)
+class GraphMatrix:
+    """The graph of one store version, ready for PageRank.
+
+    Attributes
+    ----------
+    n_entities, n_passages : rows of the entity and passage vector files (node counts per kind).
+    adjacency : csr_array (n, n), symmetric edge weights.
+    transition : csr_array (n, n), column-stochastic, from :func:`hippo.graph.ppr.transition_matrix`.
+    dangling : bool array (n,), nodes without edges.
+    entity_passages : int array (n_entities,), passages mentioning each entity.
+    passage_entities : csr_array (n_passages, n_entities), 1 where a passage mentions an entity.
+    fact_subject, fact_object : int arrays indexed by fact vector row, the entity rows of each fact (-1 if dead).
+    """
+
+    n_entities: int
+    n_passages: int
+    adjacency: sp.csr_array
+    transition: sp.csr_array
+    dangling: np.ndarray
+    entity_passages: np.ndarray
+    passage_entities: sp.csr_array
+    fact_subject: np.ndarray
+    fact_object: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return self.n_entities + self.n_passages
+
+    def edge_counts(self) -> dict[str, int]:
+        """Undirected edges by kind: entity-entity and passage-entity."""
+        upper = sp.triu(self.adjacency, k=1).tocoo()
+        is_entity = (upper.row < self.n_entities) & (upper.col < self.n_entities)
+        return {"entity_entity": int(is_entity.sum()), "passage_entity": int((~is_entity).sum())}
+
+
+def _rows(table: VectorTable) -> dict[str, int]:
+    live = np.flatnonzero(table.live)
+    return dict(zip(table.ids[live].tolist(), live.tolist()))
+
+
+def _lookup(rows: dict[str, int], ids: list[str]) -> np.ndarray:
+    return np.fromiter((rows.get(i, -1) for i in ids), dtype=np.int64, count=len(ids))
+
+
+def build_graph(edges: GraphEdges, entities: VectorTable, passages: VectorTable, facts: VectorTable) -> GraphMatrix:
+    """Assemble the sparse graph from the store's edges and the row owners of each vector file."""
+    n_e, n_p = len(entities.ids), len(passages.ids)
+    n = n_e + n_p
+    entity_rows = _rows(entities)
+    subj, obj, count = edges.relations
+    a, b = _lookup(entity_rows, subj), _lookup(entity_rows, obj)
+    keep = (a >= 0) & (b >= 0) & (a != b)
+    relates = sp.coo_array((np.asarray(count, dtype=np.float64)[keep], (a[keep], b[keep])), shape=(n, n))
+    s1, s2, score = edges.synonyms
+    a, b = _lookup(entity_rows, s1), _lookup(entity_rows, s2)
+    keep = (a >= 0) & (b >= 0) & (a != b)
+    synonyms = sp.coo_array((np.asarray(score, dtype=np.float64)[keep], (a[keep], b[keep])), shape=(n, n)).tocsr()
+    m_passage, m_entity = edges.mentions
+    p = _lookup(_rows(passages), m_passage)
+    e = _lookup(entity_rows, m_entity)
+    keep = (p >= 0) & (e >= 0)
+    p, e = p[keep], e[keep]
+    incidence = sp.csr_array((np.ones(len(p)), (p, e)), shape=(n_p, n_e))
+    mentions = sp.coo_array((np.ones(len(p)), (p + n_e, e)), shape=(n, n))
+    adjacency = sp.csr_array(relates + relates.T + synonyms.maximum(synonyms.T) + mentions + mentions.T)
+    adjacency.sum_duplicates()
+    transition, dangling = transition_matrix(adjacency)
+    fact_rows = np.flatnonzero(facts.live)
+    fact_row_of = dict(zip(facts.ids[fact_rows].tolist(), fact_rows.tolist()))
+    f_ids, f_subj, f_obj = edges.facts
+    f_row = _lookup(fact_row_of, f_ids)
+    fact_subject = np.full(len(facts.ids), -1, dtype=np.int64)
+    fact_object = np.full(len(facts.ids), -1, dtype=np.int64)
+    ok = f_row >= 0
+    fact_subject[f_row[ok]] = _lookup(entity_rows, f_subj)[ok]
+    fact_object[f_row[ok]] = _lookup(entity_rows, f_obj)[ok]
+    return GraphMatrix(
+        n_entities=n_e, n_passages=n_p, adjacency=adjacency, transition=transition, dangling=dangling,
+        entity_passages=np.asarray((incidence > 0).sum(axis=0)).ravel().astype(np.int64),
+        passage_entities=incidence, fact_subject=fact_subject, fact_object=fact_object,
+    )

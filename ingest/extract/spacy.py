@@ -1,0 +1,219 @@
+"""Offline rule-based fact extractor (``Settings(extractor="spacy")``).
+
+Runs a spaCy pipeline that predicts Universal Dependencies parses, UPOS tags, lemmas and
+named entities (by default the bundled ``data/models/en_hippo_ewt``, trained on UD
+English-EWT with PER/ORG/LOC/OTH entities; any installed spaCy pipeline name or folder works
+through ``Settings.extra["spacy_model"]``), then reads facts off each sentence with the
+dependency rules of :mod:`hippo.ingest.extract.spacy_rules`. No network, no LLM.
+
+Each line of a passage is parsed on its own, so a title line never fuses with the first
+sentence. Entities are the fact arguments plus the named-entity spans; an entity keeps the
+NER label of the span it covers. Displays are the original text (articles included: the graph's
+:func:`~hippo.text.normalize_name` drops them).
+
+Pronouns are resolved inside one passage only, by recency, with no gender or number check
+beyond the pronoun class:
+
+- he, him, his, himself, she, her, hers, herself -> the most recent PER entity span that
+  ends before the pronoun;
+- it, its, itself -> the subject (not a person, not itself a pronoun) of the most recent
+  fact whose subject comes before the pronoun;
+- any other pronoun (they, we, this, someone...) is never resolved.
+
+A fact whose subject or object is (or is possessed by, as in "his father") a pronoun that
+the rule cannot resolve is dropped; a resolved one takes the referent's display and label
+("his father" -> "Ada Lindqvist's father").
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc, Token
+
+import hippo
+from hippo.errors import ConfigError
+from hippo.ingest.extract.base import Extraction, Mention, Triple
+from hippo.ingest.extract.spacy_rules import Arg, sentence_facts
+from hippo.text import normalize_name
+
+__all__ = ["DEFAULT_MODEL", "SpacyExtractor", "load_pipeline"]
+
+DEFAULT_MODEL = Path(hippo.__file__).resolve().parents[1] / "data" / "models" / "en_hippo_ewt"
+PERSON_PRONOUNS = {"he", "him", "his", "himself", "she", "her", "hers", "herself"}
+THING_PRONOUNS = {"it", "its", "itself"}
+
+Position = tuple[int, int]  # (line number in the passage, token index in that line's doc)
+Referent = tuple[str, str | None]  # (display, NER label)
+
+
+@lru_cache(maxsize=4)
+def load_pipeline(model: str) -> Language:
+    """Load a spaCy pipeline once per process: loading takes seconds, parsing milliseconds."""
+    try:
+        return spacy.load(model)
+    except OSError as error:
+        raise ConfigError(
+            f"spaCy pipeline {model!r} could not be loaded ({error}). Set Settings.extra['spacy_model'] to an "
+            f"installed pipeline name (e.g. 'en_core_web_sm') or a folder, or restore {DEFAULT_MODEL}."
+        ) from error
+
+
+class SpacyExtractor:
+    """Facts from dependency parses; see the module docstring for the rules."""
+
+    name = "spacy"
+
+    def __init__(self, model: str | Path | None = None, batch_size: int = 64) -> None:
+        self.model = str(model) if model else str(DEFAULT_MODEL)
+        self.batch_size = batch_size
+
+    @property
+    def nlp(self) -> Language:
+        return load_pipeline(self.model)
+
+    def extract(self, texts: Sequence[str]) -> list[Extraction]:
+        """One :class:`Extraction` per text, parsing every line of every text in batches."""
+        if not texts:
+            return []
+        nlp = self.nlp
+        results: list[Extraction | None] = [None] * len(texts)
+        lines: list[str] = []
+        owners: list[int] = []
+        for index, text in enumerate(texts):
+            text_lines = [line for line in text.splitlines() if line.strip()]
+            if any(len(line) > nlp.max_length for line in text_lines):
+                results[index] = Extraction(failed=f"a line is longer than spaCy's max_length ({nlp.max_length})")
+                continue
+            lines.extend(text_lines)
+            owners.extend([index] * len(text_lines))
+        docs = nlp.pipe(lines, batch_size=self.batch_size)
+        for index, passage_docs in _group(docs, owners):
+            results[index] = passage_extraction(passage_docs)
+        return [result if result is not None else Extraction() for result in results]
+
+
+def _group(docs: Iterator[Doc], owners: list[int]) -> Iterator[tuple[int, list[Doc]]]:
+    """Consecutive docs of the same text as (text index, docs), so only one passage is held at a time."""
+    current: list[Doc] = []
+    owner = -1
+    for doc, doc_owner in zip(docs, owners):
+        if current and doc_owner != owner:
+            yield owner, current
+            current = []
+        owner = doc_owner
+        current.append(doc)
+    if current:
+        yield owner, current
+
+
+@dataclass
+class _Passage:
+    """What pronoun resolution needs to know about a passage: where persons and subjects appear."""
+
+    docs: list[Doc]
+    persons: list[tuple[Position, Referent]]
+    subjects: list[tuple[Position, Referent]]
+
+    def referent(self, pronoun: Token, line: int) -> Referent | None:
+        """The mention a pronoun stands for under the module's recency rule, if any."""
+        word = pronoun.lower_
+        if word in PERSON_PRONOUNS:
+            candidates = self.persons
+        elif word in THING_PRONOUNS:
+            candidates = self.subjects
+        else:
+            return None
+        at = bisect.bisect_left(candidates, ((line, pronoun.i), ("", None)))
+        return candidates[at - 1][1] if at else None
+
+
+def passage_extraction(docs: list[Doc]) -> Extraction:
+    """Entities and facts of one passage (its lines parsed as ``docs``), pronouns resolved."""
+    facts = [(line, fact) for line, doc in enumerate(docs) for sent in doc.sents for fact in sentence_facts(sent)]
+    persons = sorted(((line, ent.end - 1), (ent.text, ent.label_))
+                     for line, doc in enumerate(docs) for ent in doc.ents if ent.label_ == "PER")
+    subjects = []
+    for line, fact in facts:
+        doc = docs[line]
+        if doc[fact.subject.head].pos_ != "PRON" and arg_label(doc, fact.subject) != "PER":
+            subjects.append(((line, fact.subject.head), (render(doc, fact.subject), arg_label(doc, fact.subject))))
+    passage = _Passage(docs, persons, sorted(subjects))
+    entities: dict[str, Mention] = {}
+    triples: dict[Triple, None] = {}
+    for line, doc in enumerate(docs):
+        for ent in doc.ents:
+            _add_entity(entities, Mention(ent.text, ent.label_))
+    for line, fact in facts:
+        subject, obj = resolve_arg(passage, line, fact.subject), resolve_arg(passage, line, fact.object)
+        if subject is None or obj is None or normalize_name(subject.display) == normalize_name(obj.display):
+            continue
+        _add_entity(entities, subject)
+        _add_entity(entities, obj)
+        triples[Triple(subject.display, fact.predicate, obj.display)] = None
+    return Extraction(entities=tuple(entities.values()), triples=tuple(triples))
+
+
+def _add_entity(entities: dict[str, Mention], mention: Mention) -> None:
+    """Keep the first display of each name, and the first NER label any of its mentions had."""
+    key = normalize_name(mention.display)
+    if not key:
+        return
+    known = entities.get(key)
+    if known is None:
+        entities[key] = mention
+    elif known.label is None and mention.label is not None:
+        entities[key] = Mention(known.display, mention.label)
+
+
+def arg_label(doc: Doc, arg: Arg) -> str | None:
+    """The NER label of the entity span at the argument's head, when the argument covers all of it."""
+    head = doc[arg.head]
+    if not head.ent_type_:
+        return None
+    for ent in doc.ents:
+        if ent.start <= head.i < ent.end:
+            covered = set(arg.tokens)
+            return ent.label_ if all(i in covered for i in range(ent.start, ent.end)) else None
+    return None
+
+
+def resolve_arg(passage: _Passage, line: int, arg: Arg) -> Mention | None:
+    """The argument as a mention, with pronouns (as head or possessor) replaced by their referent."""
+    doc = passage.docs[line]
+    head = doc[arg.head]
+    if head.pos_ == "PRON":
+        referent = passage.referent(head, line)
+        return Mention(*referent) if referent else None
+    substitutions: dict[int, str] = {}
+    for i in arg.tokens:
+        token = doc[i]
+        if token.pos_ == "PRON" and token.dep_ == "nmod:poss":
+            referent = passage.referent(token, line)
+            if referent is None:
+                return None
+            substitutions[i] = referent[0] + "'s"
+    display = render(doc, arg, substitutions)
+    return Mention(display, arg_label(doc, arg)) if display else None
+
+
+def render(doc: Doc, arg: Arg, substitutions: dict[int, str] | None = None) -> str:
+    """The argument's original text (gaps closed, edge punctuation dropped)."""
+    tokens = [doc[i] for i in arg.tokens]
+    while tokens and tokens[0].is_punct:
+        tokens.pop(0)
+    while tokens and tokens[-1].is_punct:
+        tokens.pop()
+    parts: list[str] = []
+    for position, token in enumerate(tokens):
+        text = substitutions.get(token.i, token.text) if substitutions else token.text
+        adjacent = position + 1 < len(tokens) and tokens[position + 1].i == token.i + 1
+        parts.append(text + (token.whitespace_ if adjacent else " "))
+    return "".join(parts).strip()
+

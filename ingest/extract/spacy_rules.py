@@ -1,0 +1,296 @@
+"""Dependency rules that read subject-predicate-object facts off one UD-parsed sentence.
+
+The rules assume Universal Dependencies v2 labels (UD English-EWT, as the bundled
+``en_hippo_ewt`` pipeline predicts them) and UPOS tags in ``token.pos_``. They work on token
+indices, not strings, so that the caller can resolve pronouns and attach NER labels after
+the fact (see :mod:`hippo.ingest.extract.spacy`).
+
+Clauses
+    A verb with a subject gives one fact per object: ``obj`` keeps the verb as predicate,
+    ``obl`` adds its preposition ("born in", "founded by"), an unmarked ``obl`` that holds a
+    number or a name (a date) keeps the bare verb. Particles join the verb ("set up"),
+    negation is kept in front ("not attend"), auxiliaries are dropped (tense is not a fact).
+Copulas and links
+    A nominal with a ``cop`` child links its subject to it (X, "is", Y); an of-phrase (any
+    ``nmod``) of a common noun becomes a second fact (X, "was director of", Z). The same
+    link rule serves appositions (X, "is", Y) and nominal ``xcomp`` ("became president of").
+    A copula over a prepositional phrase gives (X, "is in", Z); over an adjective, only the
+    adjective's prepositional objects give facts ("is famous for").
+Subjects that are not written
+    Coordinated verbs share the first verb's subject; relative clauses and participial
+    modifiers take the noun they modify (so "Ada, who founded X" gives (Ada, "founded", X),
+    and "the book that Ada wrote" gives (Ada, "wrote", book)); a controlled ``xcomp`` verb
+    takes the controller and chains the predicate ("wanted to build"); a participial
+    adverbial clause takes its governor's subject.
+Arguments
+    Whole noun phrases: determiners, compounds, flat names, adjectives, numbers and
+    possessors are kept; clauses, appositions, conjuncts and prepositional modifiers are not,
+    except an "of"-phrase inside a proper name ("University of Coldbrook"). Conjoined
+    subjects and objects are distributed over the fact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from spacy.tokens import Span, Token
+
+__all__ = ["Arg", "Fact", "sentence_facts", "noun_phrase"]
+
+SUBJECTS = {"nsubj", "nsubj:pass", "nsubj:outer"}
+NEGATIONS = {"not": "not", "n't": "not", "never": "never"}
+NOMINAL = {"NOUN", "PROPN", "NUM", "PRON", "X", "SYM"}
+RELATIVE_PRONOUNS = {"who", "whom", "which", "that"}
+# children that stay inside a noun phrase, with their whole subtree
+PHRASE_KEEP = {"det", "det:predet", "compound", "flat", "fixed", "amod", "nummod", "nmod:poss", "nmod:unmarked",
+               "goeswith", "nmod:desc"}
+SPLIT_OBJECTS = True
+SPLIT_OBLIQUES = True
+OF_POSSESSORS = True
+PHRASE_INNER_PUNCT = {"-", "–", "'", "/", "&", ".", "’"}
+
+
+@dataclass(frozen=True)
+class Arg:
+    """A noun phrase: the doc index of its head and of every token it keeps, in order."""
+
+    head: int
+    tokens: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One extracted fact before rendering: arguments are token sets, the predicate is text."""
+
+    subject: Arg
+    predicate: str
+    object: Arg
+
+
+# ---------------------------------------------------------------- noun phrases
+
+
+def is_name_part(nmod: Token) -> bool:
+    """An of-phrase inside a proper name ("University of Coldbrook"), as opposed to a relation."""
+    cases = [c.lower_ for c in nmod.children if c.dep_ == "case"]
+    return cases == ["of"] and nmod.head.pos_ == "PROPN" and nmod.pos_ == "PROPN" and nmod.i > nmod.head.i
+
+
+def noun_phrase(head: Token) -> Arg:
+    """The noun phrase headed by ``head``: modifiers that name it, not clauses or relations."""
+    keep = {head.i}
+    for child in head.children:
+        if child.dep_ in PHRASE_KEEP or (child.dep_ == "nmod" and is_name_part(child)):
+            keep.update(t.i for t in child.subtree if t.dep_ not in ("punct", "cc") or t.text in PHRASE_INNER_PUNCT)
+            if child.dep_ == "nmod":
+                keep.update(t.i for t in child.subtree if t.dep_ == "case")
+    low, high = min(keep), max(keep)
+    keep.update(c.i for c in head.children if c.dep_ == "punct" and c.text in PHRASE_INNER_PUNCT and low < c.i < high)
+    return Arg(head.i, tuple(sorted(keep)))
+
+
+def conjuncts(token: Token) -> list[Token]:
+    """``token`` and the nominals coordinated with it ("Ada and Tom"), clauses excluded."""
+    found = [token]
+    for child in token.children:
+        if child.dep_ == "conj" and child.pos_ in NOMINAL and not has_child(child, SUBJECTS | {"cop"}):
+            found.extend(conjuncts(child))
+    return found
+
+
+def has_child(token: Token, deps: set[str]) -> bool:
+    return any(c.dep_ in deps for c in token.children)
+
+
+def case_text(token: Token) -> str:
+    """The preposition(s) of an oblique or nominal modifier ("in", "because of")."""
+    words = []
+    for child in token.children:
+        if child.dep_ == "case" and child.i < token.i:
+            words.extend(t.lower_ for t in child.subtree)
+    return " ".join(words)
+
+
+# ---------------------------------------------------------------- predicates and subjects
+
+
+def negation(token: Token) -> str | None:
+    """"not"/"never" when the clause headed by ``token`` is negated."""
+    for child in token.children:
+        if child.dep_ == "advmod" and child.lower_ in NEGATIONS:
+            return NEGATIONS[child.lower_]
+    return None
+
+
+def verb_text(verb: Token) -> str:
+    """The verb as written, with its particle and negation: "set up", "not attend"."""
+    words = [verb.lower_] + [c.lower_ for c in verb.children if c.dep_ == "compound:prt"]
+    neg = negation(verb)
+    return " ".join([neg, *words] if neg else words)
+
+
+def controller(verb: Token) -> Token | None:
+    """The verb whose subject (or object) controls an ``xcomp`` verb without its own subject."""
+    if verb.dep_ == "xcomp" and not has_child(verb, SUBJECTS) and is_predicate(verb.head):
+        return verb.head
+    return None
+
+
+def own_text(token: Token) -> str:
+    """The predicate words a clause head contributes itself: the verb, or the copula (+ adjective)."""
+    cop = next((c for c in token.children if c.dep_ == "cop"), None)
+    if cop is None:
+        return verb_text(token)
+    neg = negation(token)
+    words = [cop.lower_, neg] if neg else [cop.lower_]
+    return " ".join([*words, token.lower_] if token.pos_ == "ADJ" else words)
+
+
+def predicate_text(token: Token, own: str | None = None) -> str:
+    """Predicate words of a clause; controlled clauses chain their controller's ("wanted to build")."""
+    own = own_text(token) if own is None else own
+    head = controller(token)
+    if head is None or has_child(head, {"obj"}):
+        return own
+    marks = [c.lower_ for c in token.children if c.dep_ == "mark"]
+    return " ".join([predicate_text(head), *marks, own])
+
+
+def is_predicate(token: Token) -> bool:
+    """A verb heading a clause, or a nominal/adjective with a copula."""
+    if token.pos_ == "VERB" and token.dep_ not in ("aux", "aux:pass", "cop", "amod", "compound"):
+        return True
+    return has_child(token, {"cop"})
+
+
+def relative_antecedent(token: Token) -> Token | None:
+    """The noun a relative pronoun stands for ("Ada, who ..." -> Ada)."""
+    if token.lower_ not in RELATIVE_PRONOUNS or token.pos_ not in ("PRON", "DET"):
+        return None
+    for ancestor in token.ancestors:
+        if ancestor.dep_ in ("acl:relcl", "advcl:relcl"):
+            return ancestor.head
+    return None
+
+
+def resolve(token: Token) -> Token:
+    """Relative pronouns become their antecedent; everything else stays."""
+    return relative_antecedent(token) or token
+
+
+def subjects(pred: Token) -> list[Token]:
+    """Who or what the clause headed by ``pred`` is about, written or inherited."""
+    own = [resolve(c) for c in pred.children if c.dep_ in SUBJECTS]
+    if own:
+        return [t for s in own for t in conjuncts(s)]
+    if has_child(pred, {"expl", "csubj"}):
+        return []
+    head = pred.head
+    if pred.dep_ == "conj" and head.i != pred.i and is_predicate(head):
+        return subjects(head)
+    if pred.dep_ == "xcomp" and controller(pred) is not None:
+        objects = [c for c in head.children if c.dep_ == "obj"]
+        return conjuncts(objects[0]) if objects else subjects(head)
+    if pred.dep_ in ("acl:relcl", "acl") and head.pos_ in NOMINAL:
+        return conjuncts(head) if pred.dep_ == "acl" else [head]
+    if pred.dep_ == "advcl" and str(pred.morph.get("VerbForm")) in ("['Ger']", "['Part']"):
+        return subjects(head) if is_predicate(head) else []
+    return []
+
+
+# ---------------------------------------------------------------- facts
+
+
+def link_facts(subject: Token, link: str, nominal: Token) -> Iterator[tuple[Token, str, Token]]:
+    """(X, link, N), plus (X, "link N of", Z) for each relational modifier or possessor Z of a common noun N."""
+    for noun in conjuncts(nominal):
+        yield subject, link, noun
+        yield from relational_facts(subject, link, noun)
+
+
+def relational_facts(subject: Token, link: str, noun: Token) -> Iterator[tuple[Token, str, Token]]:
+    """(X, "link N prep", Z) for each prepositional modifier Z of N that is not part of a name.
+
+    A relational noun's complement is the fact ("X was the director of Y"), and keeping it out of
+    the argument keeps entities short and shared across passages.
+    """
+    word = noun.text if noun.pos_ == "PROPN" else noun.lower_
+    for child in noun.children:
+        prep = case_text(child)
+        if child.dep_ == "nmod" and prep == "of" and not is_name_part(child):
+            for target in conjuncts(child):
+                yield subject, f"{link} {word} {prep}", target
+        elif child.dep_ == "nmod:poss" and child.pos_ != "PRON" and OF_POSSESSORS:
+            yield subject, f"{link} {word} of", child
+
+
+def verbal_facts(verb: Token) -> Iterator[tuple[Token, str, Token]]:
+    """Facts of a verb clause: one per object, oblique and nominal complement."""
+    pred = predicate_text(verb)
+    for subject in subjects(verb):
+        for child in verb.children:
+            dep = child.dep_
+            if dep == "obj":
+                for target in conjuncts(resolve(child)):
+                    yield subject, pred, target
+                    if SPLIT_OBJECTS:
+                        yield from relational_facts(subject, pred, target)
+            elif dep.startswith("obl"):
+                prep = case_text(child)
+                if prep or any(t.pos_ in ("NUM", "PROPN") for t in child.subtree):
+                    for target in conjuncts(resolve(child)):
+                        yield subject, f"{pred} {prep}".strip(), target
+                        if SPLIT_OBLIQUES:
+                            yield from relational_facts(subject, f"{pred} {prep}".strip(), target)
+            elif dep == "xcomp" and child.pos_ in NOMINAL and not has_child(child, {"cop"}):
+                yield from link_facts(subject, pred, child)
+
+
+def copular_facts(nominal: Token) -> Iterator[tuple[Token, str, Token]]:
+    """Facts of a copular clause: "X is a Y", "X was director of Y", "X is in Z", "X is famous for Z"."""
+    link = predicate_text(nominal)
+    for subject in subjects(nominal):
+        prep = case_text(nominal)
+        if prep:
+            for target in conjuncts(nominal):
+                yield subject, f"{link} {prep}", target
+        elif nominal.pos_ in NOMINAL:
+            yield from link_facts(subject, link, nominal)
+        for child in nominal.children:
+            if child.dep_.startswith("obl") and case_text(child):
+                for target in conjuncts(resolve(child)):
+                    adjective = "" if nominal.pos_ == "ADJ" else f" {nominal.lower_}"
+                    yield subject, f"{link}{adjective} {case_text(child)}", target
+
+
+def appositive_facts(token: Token) -> Iterator[tuple[Token, str, Token]]:
+    """"Ada Lindqvist, the director of X": (Ada Lindqvist, "is", director), (.., "is director of", X)."""
+    for child in token.children:
+        if child.dep_ != "appos" or child.pos_ not in NOMINAL:
+            continue
+        subject, described = token, child
+        if token.pos_ != "PROPN" and child.pos_ == "PROPN":
+            subject, described = child, token
+        yield from link_facts(subject, "is", described)
+
+
+def sentence_facts(sentence: Span) -> list[Fact]:
+    """Every fact the rules find in one parsed sentence, in token order, without duplicates."""
+    raw: list[tuple[Token, str, Token]] = []
+    for token in sentence:
+        if has_child(token, {"cop"}):
+            raw.extend(copular_facts(token))
+        elif is_predicate(token):
+            raw.extend(verbal_facts(token))
+        if token.pos_ in NOMINAL:
+            raw.extend(appositive_facts(token))
+    facts: list[Fact] = []
+    seen: set[tuple[int, str, int]] = set()
+    for subject, predicate, obj in raw:
+        key = (subject.i, predicate, obj.i)
+        if subject.i == obj.i or key in seen or not predicate or subject.pos_ not in NOMINAL or obj.pos_ not in NOMINAL:
+            continue
+        seen.add(key)
+        facts.append(Fact(noun_phrase(subject), predicate, noun_phrase(obj)))
+    return facts

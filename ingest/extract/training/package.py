@@ -1,0 +1,79 @@
+"""Copy the trained pipeline (spacy train's model-best) into data/models/en_hippo_ewt.
+
+Usage (from the repository root):
+    .venv/bin/python ingest/extract/training/package.py [--src build/spacy/model/model-best]
+        [--dest data/models/en_hippo_ewt] [--train-seconds N | --train-seconds-file F]
+
+Replaces everything in the destination except README.md, installs the EWT tokenizer rules
+(tokenizer_rules.py; serialized with the pipeline, no code needed at load time), rewrites
+meta.json (name, version, description, sources, licence, training time) and copies the data
+licence (CC BY-SA 4.0) to <dest>/LICENSE. The result loads with ``spacy.load("data/models/en_hippo_ewt")``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+import spacy
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[2]
+sys.path.insert(0, str(HERE))
+from tokenizer_rules import customize_tokenizer  # noqa: E402
+MAX_BYTES = 30 * 1024 * 1024
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--src", type=Path, default=REPO / "build/spacy/model/model-best")
+    ap.add_argument("--dest", type=Path, default=REPO / "data/models/en_hippo_ewt")
+    ap.add_argument("--license", type=Path, default=Path("/work/shared/data/ud-english-ewt/LICENSE.txt"))
+    ap.add_argument("--train-seconds", type=float, default=None)
+    ap.add_argument("--train-seconds-file", type=Path, default=REPO / "build/spacy/train_seconds")
+    args = ap.parse_args(argv)
+
+    secs = args.train_seconds
+    if secs is None and args.train_seconds_file.exists():
+        secs = float(args.train_seconds_file.read_text().strip())
+
+    dest = args.dest
+    dest.mkdir(parents=True, exist_ok=True)
+    for p in dest.iterdir():
+        if p.name == "README.md":
+            continue
+        shutil.rmtree(p) if p.is_dir() else p.unlink()
+
+    nlp = spacy.load(args.src)
+    customize_tokenizer(nlp)
+    nlp.meta.update({
+        "name": "hippo_ewt",
+        "version": "0.1.0",
+        "description": ("hippo's offline English pipeline (CNN, no vectors): UPOS+FEATS "
+                        "(morphologizer), XPOS (tagger), edit-tree lemmatizer, UD dependency "
+                        "parser (sentence boundaries), NER with PER/ORG/LOC/OTH."),
+        "author": "hippo",
+        "license": "CC BY-SA 4.0",
+        "sources": [
+            {"name": "UD English-EWT v2.15",
+             "url": "https://github.com/UniversalDependencies/UD_English-EWT",
+             "license": "CC BY-SA 4.0"},
+            {"name": "UNER English-EWT (Universal NER v1)", "url": "https://www.universalner.org/",
+             "license": "CC BY-SA 4.0"},
+        ],
+    })
+    if secs is not None:
+        nlp.meta.setdefault("hippo", {})["train_seconds"] = round(secs)
+    nlp.to_disk(dest)
+    shutil.copy2(args.license, dest / "LICENSE")
+
+    size = sum(p.stat().st_size for p in dest.rglob("*") if p.is_file())
+    print(f"packaged {args.src} -> {dest} ({size / 1e6:.1f} MB)")
+    if size > MAX_BYTES:
+        raise SystemExit(f"model is {size / 1e6:.1f} MB, over the 30 MB budget")
+
+
+if __name__ == "__main__":
+    main()

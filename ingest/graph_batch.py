@@ -1,0 +1,98 @@
+"""From extractions to graph records: entities, facts, mentions, provenance and synonymy edges.
+
+Runs once per ingest batch, before the batch's transaction: it decides which entities and
+facts are new (only those are embedded), and computes synonymy edges for the new entities
+only, against every stored entity plus the batch's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hippo.config import Settings
+from hippo.embed import Embedder
+from hippo.graph.synonyms import synonym_pairs
+from hippo.ingest.extract.base import Extraction
+from hippo.model import Entity, Fact, Matrix, Passage, Skip, make_id
+from hippo.stores.base import GraphStore
+from hippo.text import normalize_name
+
+__all__ = ["GraphBatch", "graph_batch"]
+
+
+@dataclass
+class GraphBatch:
+    """What one ingest batch adds to the graph."""
+
+    entities: list[Entity] = field(default_factory=list)
+    entity_vectors: Matrix = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    facts: list[Fact] = field(default_factory=list)
+    fact_vectors: Matrix = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    mentions: list[tuple[str, str]] = field(default_factory=list)
+    fact_sources: list[tuple[str, str, str]] = field(default_factory=list)
+    synonyms: list[tuple[str, str, float]] = field(default_factory=list)
+    failures: list[Skip] = field(default_factory=list)
+
+
+def graph_batch(store: GraphStore, embedder: Embedder, passages: Sequence[Passage],
+                extractions: Sequence[Extraction], extractor: str, settings: Settings) -> GraphBatch:
+    """Graph records for ``passages`` given one extraction each (same order)."""
+    batch = GraphBatch()
+    entities: dict[str, Entity] = {}
+    facts: dict[str, Fact] = {}
+    for passage, extraction in zip(passages, extractions):
+        if extraction.failed:
+            batch.failures.append(Skip(passage.id, f"extraction failed: {extraction.failed}"))
+        for mention in extraction.entities:
+            entity = _entity(entities, mention.display, mention.label)
+            if entity:
+                batch.mentions.append((passage.id, entity.id))
+        for triple in extraction.triples:
+            subject = _entity(entities, triple.subject, None)
+            obj = _entity(entities, triple.object, None)
+            predicate = " ".join(triple.predicate.split())
+            if not (subject and obj and predicate) or subject.id == obj.id:
+                continue
+            fact_id = make_id("f", subject.id, predicate.casefold(), obj.id)
+            facts.setdefault(fact_id, Fact(fact_id, subject.id, predicate, obj.id, subject.display, obj.display))
+            batch.fact_sources.append((fact_id, passage.id, extractor))
+            batch.mentions.extend([(passage.id, subject.id), (passage.id, obj.id)])
+    batch.mentions = list(dict.fromkeys(batch.mentions))
+    known_entities = store.known_ids("entity", list(entities))
+    batch.entities = [e for i, e in entities.items() if i not in known_entities]
+    known_facts = store.known_ids("fact", list(facts))
+    batch.facts = [f for i, f in facts.items() if i not in known_facts]
+    batch.entity_vectors = _encode(embedder, [e.display for e in batch.entities])
+    batch.fact_vectors = _encode(embedder, [f.text for f in batch.facts])
+    if batch.entities:
+        stored = store.vector_table("entity")
+        batch.synonyms = synonym_pairs(
+            [e.id for e in batch.entities], [e.name for e in batch.entities], batch.entity_vectors,
+            stored.ids, stored.matrix, stored.live,
+            threshold=settings.synonym_threshold, max_per_entity=settings.synonym_max,
+        )
+    return batch
+
+
+def _entity(entities: dict[str, Entity], display: str, label: str | None) -> Entity | None:
+    """The batch's entity for ``display`` (first display form wins; a later label fills a missing one)."""
+    display = " ".join(display.split())
+    name = normalize_name(display)
+    if not name:
+        return None
+    entity_id = make_id("e", name)
+    found = entities.get(entity_id)
+    if found is None:
+        found = entities[entity_id] = Entity(entity_id, name, display, label)
+    elif label and not found.label:
+        found = entities[entity_id] = Entity(entity_id, name, found.display, label)
+    return found
+
+
+def _encode(embedder: Embedder, texts: list[str]) -> Matrix:
+    if not texts:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+    return embedder.encode(texts)
