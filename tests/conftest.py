@@ -46,3 +46,21 @@ def mixed_folder(tmp_path: Path) -> Path:
     (folder / "empty.txt").write_text("")
     (folder / "latin1.txt").write_bytes("Café au lait à Kettleby".encode("latin-1"))
     return folder
+
+
+def spacy_model_or_skip() -> None:
+    """Skip (with the reason) when the bundled English pipeline has not been built yet."""
+    from hippo.ingest.extract.spacy import DEFAULT_MODEL
+
+    if not DEFAULT_MODEL.exists():
+        pytest.skip(f"the bundled spaCy pipeline is missing at {DEFAULT_MODEL}; build it with `make model`")
+
+
+@pytest.fixture(scope="session")
+def kg_demo_graph(tmp_path_factory: pytest.TempPathFactory) -> hippo.KnowledgeGraph:
+    """The demo corpus indexed with the offline spaCy extractor (the graph is filled)."""
+    spacy_model_or_skip()
+    kg = hippo.open(tmp_path_factory.mktemp("kg_demo_graph") / "store", extractor="spacy")
+    kg.index(DEMO)
+    yield kg
+    kg.close()

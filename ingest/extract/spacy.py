@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import spacy
 from spacy.language import Language
-from spacy.tokens import Doc, Token
+from spacy.tokens import Doc, Span, Token
 
 import hippo
 from hippo.errors import ConfigError
@@ -93,10 +93,19 @@ class SpacyExtractor:
                 continue
             lines.extend(text_lines)
             owners.extend([index] * len(text_lines))
-        docs = nlp.pipe(lines, batch_size=self.batch_size)
+        docs = nlp.pipe(lines, batch_size=self.batch_size, disable=unused_components(nlp))
         for index, passage_docs in _group(docs, owners):
             results[index] = passage_extraction(passage_docs)
         return [result if result is not None else Extraction() for result in results]
+
+
+def unused_components(nlp: Language) -> list[str]:
+    """Components whose output the rules never read (lemmas; XPOS when a morphologizer gives UPOS): ~15% faster."""
+    names = set(nlp.pipe_names)
+    unused = names & {"trainable_lemmatizer", "lemmatizer"}
+    if "morphologizer" in names and "tagger" in names:
+        unused.add("tagger")
+    return sorted(unused)
 
 
 def _group(docs: Iterator[Doc], owners: list[int]) -> Iterator[tuple[int, list[Doc]]]:
@@ -114,42 +123,58 @@ def _group(docs: Iterator[Doc], owners: list[int]) -> Iterator[tuple[int, list[D
 
 
 @dataclass
+class _Mentions:
+    """Candidate referents of one pronoun class, in passage order (positions sorted)."""
+
+    positions: list[Position] = field(default_factory=list)
+    referents: list[Referent] = field(default_factory=list)
+
+    def add(self, position: Position, referent: Referent) -> None:
+        at = bisect.bisect_right(self.positions, position)
+        self.positions.insert(at, position)
+        self.referents.insert(at, referent)
+
+    def before(self, position: Position) -> Referent | None:
+        """The last candidate strictly before ``position``."""
+        at = bisect.bisect_left(self.positions, position)
+        return self.referents[at - 1] if at else None
+
+
+@dataclass
 class _Passage:
-    """What pronoun resolution needs to know about a passage: where persons and subjects appear."""
+    """A parsed passage and what pronoun resolution needs: where persons and subjects appear."""
 
     docs: list[Doc]
-    persons: list[tuple[Position, Referent]]
-    subjects: list[tuple[Position, Referent]]
+    persons: _Mentions = field(default_factory=_Mentions)
+    subjects: _Mentions = field(default_factory=_Mentions)
 
     def referent(self, pronoun: Token, line: int) -> Referent | None:
         """The mention a pronoun stands for under the module's recency rule, if any."""
         word = pronoun.lower_
         if word in PERSON_PRONOUNS:
-            candidates = self.persons
-        elif word in THING_PRONOUNS:
-            candidates = self.subjects
-        else:
-            return None
-        at = bisect.bisect_left(candidates, ((line, pronoun.i), ("", None)))
-        return candidates[at - 1][1] if at else None
+            return self.persons.before((line, pronoun.i))
+        if word in THING_PRONOUNS:
+            return self.subjects.before((line, pronoun.i))
+        return None
 
 
 def passage_extraction(docs: list[Doc]) -> Extraction:
     """Entities and facts of one passage (its lines parsed as ``docs``), pronouns resolved."""
     facts = [(line, fact) for line, doc in enumerate(docs) for sent in doc.sents for fact in sentence_facts(sent)]
-    persons = sorted(((line, ent.end - 1), (ent.text, ent.label_))
-                     for line, doc in enumerate(docs) for ent in doc.ents if ent.label_ == "PER")
-    subjects = []
-    for line, fact in facts:
-        doc = docs[line]
-        if doc[fact.subject.head].pos_ != "PRON" and arg_label(doc, fact.subject) != "PER":
-            subjects.append(((line, fact.subject.head), (render(doc, fact.subject), arg_label(doc, fact.subject))))
-    passage = _Passage(docs, persons, sorted(subjects))
-    entities: dict[str, Mention] = {}
-    triples: dict[Triple, None] = {}
+    passage = _Passage(docs)
     for line, doc in enumerate(docs):
         for ent in doc.ents:
-            _add_entity(entities, Mention(ent.text, ent.label_))
+            if ent.label_ == "PER":
+                passage.persons.add((line, ent.end - 1), (ent.text, ent.label_))
+    for line, fact in facts:
+        doc = docs[line]
+        label = arg_label(doc, fact.subject)
+        if doc[fact.subject.head].pos_ != "PRON" and label != "PER":
+            passage.subjects.add((line, fact.subject.head), (render(doc, fact.subject), label))
+    entities: dict[str, Mention] = {}
+    triples: dict[Triple, None] = {}
+    covered: set[tuple[int, int]] = set()  # (line, token) of every token of a kept argument
+    heads: set[tuple[int, int]] = set()  # (line, token) of every kept argument's head
     for line, fact in facts:
         subject, obj = resolve_arg(passage, line, fact.subject), resolve_arg(passage, line, fact.object)
         if subject is None or obj is None or normalize_name(subject.display) == normalize_name(obj.display):
@@ -157,7 +182,20 @@ def passage_extraction(docs: list[Doc]) -> Extraction:
         _add_entity(entities, subject)
         _add_entity(entities, obj)
         triples[Triple(subject.display, fact.predicate, obj.display)] = None
+        covered.update((line, i) for arg in (fact.subject, fact.object) for i in arg.tokens)
+        heads.update((line, arg.head) for arg in (fact.subject, fact.object))
+    for line, doc in enumerate(docs):
+        for ent in doc.ents:
+            if not _inside_argument(covered, heads, line, ent):
+                _add_entity(entities, Mention(ent.text, ent.label_))
     return Extraction(entities=tuple(entities.values()), triples=tuple(triples))
+
+
+def _inside_argument(covered: set[tuple[int, int]], heads: set[tuple[int, int]], line: int, ent: Span) -> bool:
+    """An entity span that holds an argument's head and lies inside it is that argument ("University" in
+    "the University of Coldbrook"); one off the head ("England" in "the Bank of England") is an entity of its own."""
+    inside = all((line, i) in covered for i in range(ent.start, ent.end))
+    return inside and any((line, i) in heads for i in range(ent.start, ent.end))
 
 
 def _add_entity(entities: dict[str, Mention], mention: Mention) -> None:

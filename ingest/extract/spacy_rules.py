@@ -38,6 +38,7 @@ from spacy.tokens import Span, Token
 
 __all__ = ["Arg", "Fact", "sentence_facts", "noun_phrase"]
 
+VERBAL_ONLY = {"obj", "iobj", "aux:pass", "compound:prt", "nsubj:pass"}
 SUBJECTS = {"nsubj", "nsubj:pass", "nsubj:outer"}
 NEGATIONS = {"not": "not", "n't": "not", "never": "never"}
 NOMINAL = {"NOUN", "PROPN", "NUM", "PRON", "X", "SYM"}
@@ -45,9 +46,7 @@ RELATIVE_PRONOUNS = {"who", "whom", "which", "that"}
 # children that stay inside a noun phrase, with their whole subtree
 PHRASE_KEEP = {"det", "det:predet", "compound", "flat", "fixed", "amod", "nummod", "nmod:poss", "nmod:unmarked",
                "goeswith", "nmod:desc"}
-SPLIT_OBJECTS = True
-SPLIT_OBLIQUES = True
-OF_POSSESSORS = True
+EDGE_DROP = {"case", "cc", "mark", "punct"}  # never the first or last word of an argument
 PHRASE_INNER_PUNCT = {"-", "–", "'", "/", "&", ".", "’"}
 
 
@@ -87,7 +86,13 @@ def noun_phrase(head: Token) -> Arg:
                 keep.update(t.i for t in child.subtree if t.dep_ == "case")
     low, high = min(keep), max(keep)
     keep.update(c.i for c in head.children if c.dep_ == "punct" and c.text in PHRASE_INNER_PUNCT and low < c.i < high)
-    return Arg(head.i, tuple(sorted(keep)))
+    tokens = sorted(keep)
+    doc = head.doc
+    while len(tokens) > 1 and tokens[0] != head.i and doc[tokens[0]].dep_ in EDGE_DROP:
+        tokens.pop(0)
+    while len(tokens) > 1 and tokens[-1] != head.i and doc[tokens[-1]].dep_ in EDGE_DROP:
+        tokens.pop()
+    return Arg(head.i, tuple(tokens))
 
 
 def conjuncts(token: Token) -> list[Token]:
@@ -159,8 +164,12 @@ def predicate_text(token: Token, own: str | None = None) -> str:
 
 def is_predicate(token: Token) -> bool:
     """A verb heading a clause, or a nominal/adjective with a copula."""
-    if token.pos_ == "VERB" and token.dep_ not in ("aux", "aux:pass", "cop", "amod", "compound"):
+    if token.dep_ in ("aux", "aux:pass", "cop", "compound"):
+        return False
+    if token.pos_ == "VERB" and token.dep_ != "amod":
         return True
+    if token.pos_ not in ("NOUN", "PROPN", "PRON", "NUM") and has_child(token, VERBAL_ONLY):
+        return True  # a verb mistagged as something else still has verb-only dependents
     return has_child(token, {"cop"})
 
 
@@ -192,7 +201,7 @@ def subjects(pred: Token) -> list[Token]:
     if pred.dep_ == "xcomp" and controller(pred) is not None:
         objects = [c for c in head.children if c.dep_ == "obj"]
         return conjuncts(objects[0]) if objects else subjects(head)
-    if pred.dep_ in ("acl:relcl", "acl") and head.pos_ in NOMINAL:
+    if (pred.dep_ == "acl:relcl" or (pred.dep_ == "acl" and pred.i > head.i)) and head.pos_ in NOMINAL:
         return conjuncts(head) if pred.dep_ == "acl" else [head]
     if pred.dep_ == "advcl" and str(pred.morph.get("VerbForm")) in ("['Ger']", "['Part']"):
         return subjects(head) if is_predicate(head) else []
@@ -209,19 +218,20 @@ def link_facts(subject: Token, link: str, nominal: Token) -> Iterator[tuple[Toke
         yield from relational_facts(subject, link, noun)
 
 
-def relational_facts(subject: Token, link: str, noun: Token) -> Iterator[tuple[Token, str, Token]]:
+def relational_facts(subject: Token, link: str, noun: Token, only_of: bool = False) -> Iterator[tuple[Token, str, Token]]:
     """(X, "link N prep", Z) for each prepositional modifier Z of N that is not part of a name.
 
-    A relational noun's complement is the fact ("X was the director of Y"), and keeping it out of
-    the argument keeps entities short and shared across passages.
+    A relational noun's complement is the fact ("X was the director of Y", "X has links with Y"), and
+    keeping it out of the argument keeps entities short and shared across passages. After a
+    preposition only of-phrases qualify ("born in the city of Z"): others would chain prepositions.
     """
     word = noun.text if noun.pos_ == "PROPN" else noun.lower_
     for child in noun.children:
         prep = case_text(child)
-        if child.dep_ == "nmod" and prep == "of" and not is_name_part(child):
+        if child.dep_ == "nmod" and prep and (prep == "of" or not only_of) and not is_name_part(child):
             for target in conjuncts(child):
                 yield subject, f"{link} {word} {prep}", target
-        elif child.dep_ == "nmod:poss" and child.pos_ != "PRON" and OF_POSSESSORS:
+        elif child.dep_ == "nmod:poss" and child.pos_ != "PRON":
             yield subject, f"{link} {word} of", child
 
 
@@ -234,15 +244,13 @@ def verbal_facts(verb: Token) -> Iterator[tuple[Token, str, Token]]:
             if dep == "obj":
                 for target in conjuncts(resolve(child)):
                     yield subject, pred, target
-                    if SPLIT_OBJECTS:
-                        yield from relational_facts(subject, pred, target)
+                    yield from relational_facts(subject, pred, target)
             elif dep.startswith("obl"):
                 prep = case_text(child)
                 if prep or any(t.pos_ in ("NUM", "PROPN") for t in child.subtree):
                     for target in conjuncts(resolve(child)):
                         yield subject, f"{pred} {prep}".strip(), target
-                        if SPLIT_OBLIQUES:
-                            yield from relational_facts(subject, f"{pred} {prep}".strip(), target)
+                        yield from relational_facts(subject, f"{pred} {prep}".strip(), target, only_of=True)
             elif dep == "xcomp" and child.pos_ in NOMINAL and not has_child(child, {"cop"}):
                 yield from link_facts(subject, pred, child)
 

@@ -16,8 +16,8 @@ the sentences in a different order than UD). A match is exact when the UNER toke
 the UD *syntactic word* sequence (multiword-token range lines ``1-2`` and empty nodes ``8.1`` are
 skipped on the UD side). When only the tokenisation differs (UNER was built on an older EWT
 release, e.g. ``#audiobooks`` vs ``# audiobooks``) but the characters agree, the entities are
-projected onto the UD words by character offsets; otherwise the sentence's entities are missing. The UNER train file uses the
-(invalid) tag ``B-O``; it is read as ``O``.
+projected onto the UD words by character offsets; otherwise the sentence's entities are missing.
+The UNER train file uses the (invalid) tag ``B-O``; it is read as ``O``.
 
 Writes ``<out>/convert_report.json`` with the alignment statistics.
 """
@@ -44,7 +44,6 @@ def read_conllu(path: Path) -> list[dict]:
     sents = []
     doc_id = None
     cur = None
-    new_par = False
 
     def flush():
         nonlocal cur
@@ -150,7 +149,7 @@ def iob_to_spans(tags: list[str]) -> list[tuple[int, int, str]]:
     """IOB2 -> [(start, end, label)]; a stray I- starts a new entity (conlleval style)."""
     spans = []
     start = label = None
-    for i, t in enumerate(tags + ["O"]):
+    for i, t in enumerate([*tags, "O"]):
         if t == "O" or t.startswith("B-") or (t.startswith("I-") and t[2:] != label):
             if start is not None:
                 spans.append((start, i, label))

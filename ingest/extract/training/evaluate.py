@@ -145,7 +145,7 @@ def run(nlp, golds, mode: str):
     res = {}
     for k in ("tokens", "upos", "xpos", "ufeats", "lemma", "uas", "las", "sents"):
         res[k] = round(counts.prf(k)[2], 4)
-    for k in ("ner", "ner_strict") + tuple("ner_" + lab for lab in NER_EVAL_LABELS):
+    for k in ("ner", "ner_strict", *("ner_" + lab for lab in NER_EVAL_LABELS)):
         p, r, f = counts.prf(k)
         res[k + "_p"], res[k + "_r"], res[k + "_f1"] = round(p, 4), round(r, 4), round(f, 4)
     res["words_per_second"] = round(sum(len(g) for g in golds) / secs)
@@ -156,10 +156,11 @@ def machine() -> str:
     import os
     cpu = ""
     try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
     except OSError:
         pass
     return f"{os.cpu_count()} cores {cpu} ({platform.machine()}), CPU only".replace("  ", " ")

@@ -23,6 +23,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 sys.path.insert(0, str(HERE))
 from tokenizer_rules import customize_tokenizer  # noqa: E402
+
 MAX_BYTES = 30 * 1024 * 1024
 
 

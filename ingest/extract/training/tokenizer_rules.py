@@ -57,13 +57,10 @@ def customize_tokenizer(nlp):
         return nlp
     defaults = nlp.Defaults
 
-    prefixes = list(defaults.prefixes)
-    prefixes = PUNCT_RUNS + prefixes
-    suffixes = [s for s in defaults.suffixes]
-    suffixes = [r"(?<![0-9])" + s if s in ("'s", "'S", "’s", "’S") else s for s in suffixes]
-    suffixes = (PUNCT_RUNS
-                + [r"(?<=[0-9])(?:am|pm|AM|PM|k|K)", r"(?<=[A-Za-z0-9])-", r"(?<=[A-Za-z])`s"]
-                + suffixes)
+    prefixes = [*PUNCT_RUNS, *defaults.prefixes]
+    suffixes = [r"(?<![0-9])" + s if s in ("'s", "'S", "’s", "’S") else s for s in defaults.suffixes]
+    suffixes = [*PUNCT_RUNS, r"(?<=[0-9])(?:am|pm|AM|PM|k|K)", r"(?<=[A-Za-z0-9])-", r"(?<=[A-Za-z])`s",
+                *suffixes]
     hyphens_alt = None
     infixes = []
     for s in defaults.infixes:
