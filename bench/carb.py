@@ -1,7 +1,8 @@
 """CaRB benchmark of the rule-based spaCy extractor (Open IE quality of its triples).
 
 Reads ../shared/data/carb: ``dev.txt`` (641 sentences) and ``dev.tsv`` (gold tuples, one per
-line: sentence, predicate, arg1, arg2, ...). Runs ``SpacyExtractor`` on the sentences and scores
+line: sentence, predicate, arg1, arg2, ...; as CaRB's GoldReader, arguments containing "C: "
+are context, not arguments, and are skipped). Runs ``SpacyExtractor`` on the sentences and scores
 its triples (subject, predicate, object) against the gold with the CaRB scorer (Bhardwaj et
 al., 2019, "CaRB: A Crowdsourced Benchmark for Open IE"; github.com/dair-iitd/CaRB, carb.py and
 matcher.py). Implemented variant, as in CaRB's default command line:
@@ -64,13 +65,15 @@ def sentence_key(sentence: str) -> str:
 
 
 def read_gold(path: Path) -> dict[str, list[Tuple]]:
-    """Gold tuples by normalised sentence, read as CaRB's TabReader does (stripped fields)."""
+    """Gold tuples by normalised sentence, read as CaRB's GoldReader does: fields stripped,
+    context arguments ("C: ...") skipped."""
     gold: dict[str, list[Tuple]] = defaultdict(list)
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip():
             continue
         fields = line.strip().split("\t")
-        gold[sentence_key(fields[0])].append(Tuple(fields[1].strip(), [a.strip() for a in fields[2:]]))
+        args = [a.strip() for a in fields[2:] if "C: " not in a]
+        gold[sentence_key(fields[0])].append(Tuple(fields[1].strip(), args))
     return gold
 
 

@@ -120,6 +120,10 @@ class KnowledgeGraph:
         state = graph_state(self._context)
         return state, self._context.cache.get("igraph", lambda: explore.search_graph(state))
 
+    def graph_state(self) -> Any:
+        """The graph matrix and vector tables of the current store version (for diagnostics and benchmarks)."""
+        return self._graph()[0]
+
     def entities(self, like: str = "", limit: int = 50) -> list[Entity]:
         """Entities whose name contains ``like`` (exact and prefix matches first), or the most mentioned."""
         return self.store.find_entities(like, limit=limit) if like.strip() else self.store.top_entities(limit)

@@ -28,7 +28,7 @@ from hippo.retrieval.base import RetrievalContext, make_hits
 from hippo.retrieval.dense import passage_table
 from hippo.stores.vectors import VectorTable
 
-__all__ = ["retrieve_hipporag", "GraphState", "graph_state", "minmax"]
+__all__ = ["retrieve_hipporag", "GraphState", "graph_state", "query_seeds", "minmax"]
 
 PPR_BATCH = 64
 
@@ -93,33 +93,42 @@ def _entity_seeds(state: GraphState, fact_scores: np.ndarray, top_k: int) -> _Se
     return _Seeds(unique[keep], mean[keep], facts)
 
 
+def query_seeds(context: RetrievalContext, state: GraphState, queries: Sequence[str]
+                ) -> tuple[np.ndarray, np.ndarray, list[_Seeds]]:
+    """Steps 1-4 for a batch of queries: dense passage scores (q, P), the reset matrix (n, q), entity seeds."""
+    settings = context.settings
+    vectors = context.embedder().encode(list(queries))
+    dense = state.passages.scores(vectors)
+    reset = np.zeros((state.graph.size, len(queries)))
+    if state.facts.size == 0:
+        return dense, reset, [_Seeds(np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64))] * len(queries)
+    fact_scores = state.facts.scores(vectors)
+    seeds = [_entity_seeds(state, fact_scores[i], settings.linking_top_k) for i in range(len(queries))]
+    for column, seed in enumerate(seeds):
+        reset[seed.entity_rows, column] = seed.entity_weights
+        passage_seeds = minmax(dense[column], state.passages.live)
+        reset[state.graph.n_entities:, column] = settings.passage_node_weight * passage_seeds
+    return dense, reset, seeds
+
+
 def retrieve_hipporag(context: RetrievalContext, queries: Sequence[str], k: int) -> list[list[Hit]]:
     """Top ``k`` passages per query by HippoRAG 2's Personalized PageRank (see the module docstring)."""
     state = graph_state(context)
     if state.passages.size == 0:
         return [[] for _ in queries]
-    vectors = context.embedder().encode(list(queries))
-    dense = state.passages.scores(vectors)
-    if state.facts.size == 0:
-        return [_dense_fallback(context, state, row, k, "no facts in the store") for row in dense]
-    settings = context.settings
-    fact_scores = state.facts.scores(vectors)
     out: list[list[Hit]] = []
     for start in range(0, len(queries), PPR_BATCH):
-        block = range(start, min(start + PPR_BATCH, len(queries)))
-        seeds = [_entity_seeds(state, fact_scores[i], settings.linking_top_k) for i in block]
-        reset = np.zeros((state.graph.size, len(block)))
-        for column, (i, seed) in enumerate(zip(block, seeds)):
-            reset[seed.entity_rows, column] = seed.entity_weights
-            passage_seeds = minmax(dense[i], state.passages.live)
-            reset[state.graph.n_entities:, column] = settings.passage_node_weight * passage_seeds
-        mass = personalized_pagerank(state.graph.transition, reset, dangling=state.graph.dangling,
-                                     damping=settings.damping)
-        for column, (i, seed) in enumerate(zip(block, seeds)):
+        dense, reset, seeds = query_seeds(context, state, queries[start:start + PPR_BATCH])
+        linked = [column for column, seed in enumerate(seeds) if seed.entity_rows.size]
+        mass = (personalized_pagerank(state.graph.transition, reset[:, linked], dangling=state.graph.dangling,
+                                      damping=context.settings.damping) if linked else None)
+        for column, seed in enumerate(seeds):
             if seed.entity_rows.size == 0:
-                out.append(_dense_fallback(context, state, dense[i], k, "no fact linked to the query"))
+                reason = "no facts in the store" if state.facts.size == 0 else "no fact linked to the query"
+                out.append(_dense_fallback(context, state, dense[column], k, reason))
                 continue
-            out.append(_ranked(context, state, mass[state.graph.n_entities:, column], seed, k))
+            passage_mass = mass[state.graph.n_entities:, linked.index(column)]
+            out.append(_ranked(context, state, passage_mass, seed, k))
     return out
 
 

@@ -14,11 +14,13 @@ NER label of the span it covers. Displays are the original text (articles includ
 Pronouns are resolved inside one passage only, by recency, with no gender or number check
 beyond the pronoun class:
 
-- he, him, his, himself, she, her, hers, herself -> the most recent PER entity span that
-  ends before the pronoun;
+- he, him, his, himself, she, her, hers, herself -> the most recent PER (or PERSON) entity
+  span that ends before the pronoun;
 - it, its, itself -> the subject (not a person, not itself a pronoun) of the most recent
   fact whose subject comes before the pronoun;
-- any other pronoun (they, we, this, someone...) is never resolved.
+- any other pronoun (they, we, this, someone...) is never resolved;
+- as the object of a fact, a reflexive (himself, herself, itself) is the fact's subject, and a
+  plain pronoun skips candidates equal to the subject ("Ada met Tom. Tom thanked her." -> Ada).
 
 A fact whose subject or object is (or is possessed by, as in "his father") a pronoun that
 the rule cannot resolve is dropped; a resolved one takes the referent's display and label
@@ -46,8 +48,10 @@ from hippo.text import normalize_name
 __all__ = ["DEFAULT_MODEL", "SpacyExtractor", "load_pipeline"]
 
 DEFAULT_MODEL = Path(hippo.__file__).resolve().parents[1] / "data" / "models" / "en_hippo_ewt"
+PERSON_LABELS = {"PER", "PERSON"}  # UD-EWT NER and OntoNotes (en_core_web_*) names
 PERSON_PRONOUNS = {"he", "him", "his", "himself", "she", "her", "hers", "herself"}
 THING_PRONOUNS = {"it", "its", "itself"}
+REFLEXIVES = {"himself", "herself", "itself"}
 
 Position = tuple[int, int]  # (line number in the passage, token index in that line's doc)
 Referent = tuple[str, str | None]  # (display, NER label)
@@ -134,10 +138,13 @@ class _Mentions:
         self.positions.insert(at, position)
         self.referents.insert(at, referent)
 
-    def before(self, position: Position) -> Referent | None:
-        """The last candidate strictly before ``position``."""
+    def before(self, position: Position, avoid: str | None = None) -> Referent | None:
+        """The last candidate strictly before ``position`` whose display is not ``avoid``."""
         at = bisect.bisect_left(self.positions, position)
-        return self.referents[at - 1] if at else None
+        for referent in reversed(self.referents[:at]):
+            if referent[0] != avoid:
+                return referent
+        return None
 
 
 @dataclass
@@ -148,13 +155,20 @@ class _Passage:
     persons: _Mentions = field(default_factory=_Mentions)
     subjects: _Mentions = field(default_factory=_Mentions)
 
-    def referent(self, pronoun: Token, line: int) -> Referent | None:
-        """The mention a pronoun stands for under the module's recency rule, if any."""
+    def referent(self, pronoun: Token, line: int, subject: Mention | None = None) -> Referent | None:
+        """The mention a pronoun stands for under the module's recency rule, if any.
+
+        ``subject`` is the resolved subject when the pronoun is its clause's object: a reflexive
+        is that subject, a plain object pronoun is anyone but ("Tom married her" is not Tom).
+        """
         word = pronoun.lower_
+        if subject is not None and word in REFLEXIVES:
+            return subject.display, subject.label
+        avoid = subject.display if subject is not None else None
         if word in PERSON_PRONOUNS:
-            return self.persons.before((line, pronoun.i))
+            return self.persons.before((line, pronoun.i), avoid)
         if word in THING_PRONOUNS:
-            return self.subjects.before((line, pronoun.i))
+            return self.subjects.before((line, pronoun.i), avoid)
         return None
 
 
@@ -164,19 +178,20 @@ def passage_extraction(docs: list[Doc]) -> Extraction:
     passage = _Passage(docs)
     for line, doc in enumerate(docs):
         for ent in doc.ents:
-            if ent.label_ == "PER":
+            if ent.label_ in PERSON_LABELS:
                 passage.persons.add((line, ent.end - 1), (ent.text, ent.label_))
     for line, fact in facts:
         doc = docs[line]
         label = arg_label(doc, fact.subject)
-        if doc[fact.subject.head].pos_ != "PRON" and label != "PER":
+        if doc[fact.subject.head].pos_ != "PRON" and label not in PERSON_LABELS:
             passage.subjects.add((line, fact.subject.head), (render(doc, fact.subject), label))
     entities: dict[str, Mention] = {}
     triples: dict[Triple, None] = {}
     covered: set[tuple[int, int]] = set()  # (line, token) of every token of a kept argument
     heads: set[tuple[int, int]] = set()  # (line, token) of every kept argument's head
     for line, fact in facts:
-        subject, obj = resolve_arg(passage, line, fact.subject), resolve_arg(passage, line, fact.object)
+        subject = resolve_arg(passage, line, fact.subject)
+        obj = resolve_arg(passage, line, fact.object, subject) if subject is not None else None
         if subject is None or obj is None or normalize_name(subject.display) == normalize_name(obj.display):
             continue
         _add_entity(entities, subject)
@@ -222,12 +237,15 @@ def arg_label(doc: Doc, arg: Arg) -> str | None:
     return None
 
 
-def resolve_arg(passage: _Passage, line: int, arg: Arg) -> Mention | None:
-    """The argument as a mention, with pronouns (as head or possessor) replaced by their referent."""
+def resolve_arg(passage: _Passage, line: int, arg: Arg, subject: Mention | None = None) -> Mention | None:
+    """The argument as a mention, with pronouns (as head or possessor) replaced by their referent.
+
+    ``subject`` is given for an object argument (see :meth:`_Passage.referent`).
+    """
     doc = passage.docs[line]
     head = doc[arg.head]
     if head.pos_ == "PRON":
-        referent = passage.referent(head, line)
+        referent = passage.referent(head, line, subject)
         return Mention(*referent) if referent else None
     substitutions: dict[int, str] = {}
     for i in arg.tokens:
@@ -244,9 +262,9 @@ def resolve_arg(passage: _Passage, line: int, arg: Arg) -> Mention | None:
 def render(doc: Doc, arg: Arg, substitutions: dict[int, str] | None = None) -> str:
     """The argument's original text (gaps closed, edge punctuation dropped)."""
     tokens = [doc[i] for i in arg.tokens]
-    while tokens and tokens[0].is_punct:
+    while tokens and tokens[0].pos_ == "PUNCT":
         tokens.pop(0)
-    while tokens and tokens[-1].is_punct:
+    while tokens and tokens[-1].pos_ == "PUNCT":
         tokens.pop()
     parts: list[str] = []
     for position, token in enumerate(tokens):

@@ -11,11 +11,13 @@ Clauses
     number or a name (a date) keeps the bare verb. Particles join the verb ("set up"),
     negation is kept in front ("not attend"), auxiliaries are dropped (tense is not a fact).
 Copulas and links
-    A nominal with a ``cop`` child links its subject to it (X, "is", Y); an of-phrase (any
-    ``nmod``) of a common noun becomes a second fact (X, "was director of", Z). The same
-    link rule serves appositions (X, "is", Y) and nominal ``xcomp`` ("became president of").
+    A nominal with a ``cop`` child links its subject to it (X, "is", Y); a prepositional
+    modifier of the nominal becomes a second fact with the noun in the predicate (X, "was
+    director of", Z); so does a possessor ("Y's director" -> "was director of", Y). The same
+    link rule serves appositions (X, "is", Y) and nominal ``xcomp`` ("became president of"),
+    and objects ("has links with"; after a preposition, of-phrases only: "born in city of").
     A copula over a prepositional phrase gives (X, "is in", Z); over an adjective, only the
-    adjective's prepositional objects give facts ("is famous for").
+    adjective's prepositional objects give facts ("is famous for"): adjectives are not entities.
 Subjects that are not written
     Coordinated verbs share the first verb's subject; relative clauses and participial
     modifiers take the noun they modify (so "Ada, who founded X" gives (Ada, "founded", X),
@@ -46,6 +48,7 @@ RELATIVE_PRONOUNS = {"who", "whom", "which", "that"}
 # children that stay inside a noun phrase, with their whole subtree
 PHRASE_KEEP = {"det", "det:predet", "compound", "flat", "fixed", "amod", "nummod", "nmod:poss", "nmod:unmarked",
                "goeswith", "nmod:desc"}
+Raw = tuple[Token, str, Token]  # (subject head, predicate, object head) before phrases are built
 EDGE_DROP = {"case", "cc", "mark", "punct"}  # never the first or last word of an argument
 PHRASE_INNER_PUNCT = {"-", "–", "'", "/", "&", ".", "’"}
 
@@ -76,9 +79,27 @@ def is_name_part(nmod: Token) -> bool:
     return cases == ["of"] and nmod.head.pos_ == "PROPN" and nmod.pos_ == "PROPN" and nmod.i > nmod.head.i
 
 
+def entity_range(token: Token) -> range:
+    """Doc indices of the named-entity span ``token`` is in (empty when it is in none)."""
+    if not token.ent_type_:
+        return range(0)
+    doc = token.doc
+    start, end = token.i, token.i + 1
+    while start > 0 and doc[start].ent_iob_ == "I":
+        start -= 1
+    while end < len(doc) and doc[end].ent_iob_ == "I":
+        end += 1
+    return range(start, end)
+
+
 def noun_phrase(head: Token) -> Arg:
-    """The noun phrase headed by ``head``: modifiers that name it, not clauses or relations."""
+    """The noun phrase headed by ``head``: modifiers that name it, not clauses or relations.
+
+    A named entity the head is in stays whole ("Delta & Pine Land Co.", "Bank of England"), even
+    where the parse coordinates or attaches its parts, as long as it lies inside the head's subtree.
+    """
     keep = {head.i}
+    keep.update(i for i in entity_range(head) if head.left_edge.i <= i <= head.right_edge.i)
     for child in head.children:
         if child.dep_ in PHRASE_KEEP or (child.dep_ == "nmod" and is_name_part(child)):
             keep.update(t.i for t in child.subtree if t.dep_ not in ("punct", "cc") or t.text in PHRASE_INNER_PUNCT)
@@ -98,7 +119,10 @@ def noun_phrase(head: Token) -> Arg:
 def conjuncts(token: Token) -> list[Token]:
     """``token`` and the nominals coordinated with it ("Ada and Tom"), clauses excluded."""
     found = [token]
+    name = entity_range(token)
     for child in token.children:
+        if child.i in name:
+            continue  # "Delta & Pine Land Co." is one name, not two
         if child.dep_ == "conj" and child.pos_ in NOMINAL and not has_child(child, SUBJECTS | {"cop"}):
             found.extend(conjuncts(child))
     return found
@@ -152,9 +176,9 @@ def own_text(token: Token) -> str:
     return " ".join([*words, token.lower_] if token.pos_ == "ADJ" else words)
 
 
-def predicate_text(token: Token, own: str | None = None) -> str:
+def predicate_text(token: Token) -> str:
     """Predicate words of a clause; controlled clauses chain their controller's ("wanted to build")."""
-    own = own_text(token) if own is None else own
+    own = own_text(token)
     head = controller(token)
     if head is None or has_child(head, {"obj"}):
         return own
@@ -203,7 +227,7 @@ def subjects(pred: Token) -> list[Token]:
         return conjuncts(objects[0]) if objects else subjects(head)
     if (pred.dep_ == "acl:relcl" or (pred.dep_ == "acl" and pred.i > head.i)) and head.pos_ in NOMINAL:
         return conjuncts(head) if pred.dep_ == "acl" else [head]
-    if pred.dep_ == "advcl" and str(pred.morph.get("VerbForm")) in ("['Ger']", "['Part']"):
+    if pred.dep_ == "advcl" and {"Ger", "Part"} & set(pred.morph.get("VerbForm")):
         return subjects(head) if is_predicate(head) else []
     return []
 
@@ -211,14 +235,26 @@ def subjects(pred: Token) -> list[Token]:
 # ---------------------------------------------------------------- facts
 
 
-def link_facts(subject: Token, link: str, nominal: Token) -> Iterator[tuple[Token, str, Token]]:
+def is_name(token: Token) -> bool:
+    """A proper noun, or a word the NER put in an entity span (the tagger may call a name a NOUN)."""
+    return token.pos_ == "PROPN" or bool(token.ent_type_)
+
+
+def name_first(described: Token, description: Token) -> tuple[Token, Token]:
+    """Put the name first: "the director, Ada" and "the winner was Ada" say that Ada is the director/winner."""
+    if not is_name(described) and is_name(description):
+        return description, described
+    return described, description
+
+
+def link_facts(subject: Token, nominal: Token, link: str) -> Iterator[Raw]:
     """(X, link, N), plus (X, "link N of", Z) for each relational modifier or possessor Z of a common noun N."""
     for noun in conjuncts(nominal):
         yield subject, link, noun
         yield from relational_facts(subject, link, noun)
 
 
-def relational_facts(subject: Token, link: str, noun: Token, only_of: bool = False) -> Iterator[tuple[Token, str, Token]]:
+def relational_facts(subject: Token, link: str, noun: Token, only_of: bool = False) -> Iterator[Raw]:
     """(X, "link N prep", Z) for each prepositional modifier Z of N that is not part of a name.
 
     A relational noun's complement is the fact ("X was the director of Y", "X has links with Y"), and
@@ -235,11 +271,21 @@ def relational_facts(subject: Token, link: str, noun: Token, only_of: bool = Fal
             yield subject, f"{link} {word} of", child
 
 
-def verbal_facts(verb: Token) -> Iterator[tuple[Token, str, Token]]:
+def shared_objects(verb: Token) -> list[Token]:
+    """Objects a coordinated verb shares with the first conjunct ("founded and directed the observatory").
+
+    UD attaches a shared object to the first conjunct; it is shared when it stands after the later verb.
+    """
+    if verb.dep_ != "conj" or has_child(verb, {"obj", "ccomp", "xcomp"}) or not is_predicate(verb.head):
+        return []
+    return [c for c in verb.head.children if c.dep_ == "obj" and c.i > verb.i]
+
+
+def verbal_facts(verb: Token) -> Iterator[Raw]:
     """Facts of a verb clause: one per object, oblique and nominal complement."""
     pred = predicate_text(verb)
     for subject in subjects(verb):
-        for child in verb.children:
+        for child in [*verb.children, *shared_objects(verb)]:
             dep = child.dep_
             if dep == "obj":
                 for target in conjuncts(resolve(child)):
@@ -252,10 +298,10 @@ def verbal_facts(verb: Token) -> Iterator[tuple[Token, str, Token]]:
                         yield subject, f"{pred} {prep}".strip(), target
                         yield from relational_facts(subject, f"{pred} {prep}".strip(), target, only_of=True)
             elif dep == "xcomp" and child.pos_ in NOMINAL and not has_child(child, {"cop"}):
-                yield from link_facts(subject, pred, child)
+                yield from link_facts(subject, child, pred)
 
 
-def copular_facts(nominal: Token) -> Iterator[tuple[Token, str, Token]]:
+def copular_facts(nominal: Token) -> Iterator[Raw]:
     """Facts of a copular clause: "X is a Y", "X was director of Y", "X is in Z", "X is famous for Z"."""
     link = predicate_text(nominal)
     for subject in subjects(nominal):
@@ -264,7 +310,7 @@ def copular_facts(nominal: Token) -> Iterator[tuple[Token, str, Token]]:
             for target in conjuncts(nominal):
                 yield subject, f"{link} {prep}", target
         elif nominal.pos_ in NOMINAL:
-            yield from link_facts(subject, link, nominal)
+            yield from link_facts(*name_first(subject, nominal), link)
         for child in nominal.children:
             if child.dep_.startswith("obl") and case_text(child):
                 for target in conjuncts(resolve(child)):
@@ -272,20 +318,29 @@ def copular_facts(nominal: Token) -> Iterator[tuple[Token, str, Token]]:
                     yield subject, f"{link}{adjective} {case_text(child)}", target
 
 
-def appositive_facts(token: Token) -> Iterator[tuple[Token, str, Token]]:
+def appositive_facts(token: Token) -> Iterator[Raw]:
     """"Ada Lindqvist, the director of X": (Ada Lindqvist, "is", director), (.., "is director of", X)."""
     for child in token.children:
         if child.dep_ != "appos" or child.pos_ not in NOMINAL:
             continue
-        subject, described = token, child
-        if token.pos_ != "PROPN" and child.pos_ == "PROPN":
-            subject, described = child, token
-        yield from link_facts(subject, "is", described)
+        yield from link_facts(*name_first(token, child), "is")
+
+
+def located_facts(name: Token) -> Iterator[Raw]:
+    """"the Academy Building in downtown Milwaukee": (the Academy Building, "is in", downtown Milwaukee).
+
+    Only for proper names, whose prepositional modifiers state a fact about one identified thing.
+    """
+    for child in name.children:
+        prep = case_text(child)
+        if child.dep_ == "nmod" and prep and prep != "of":
+            for target in conjuncts(child):
+                yield name, f"is {prep}", target
 
 
 def sentence_facts(sentence: Span) -> list[Fact]:
     """Every fact the rules find in one parsed sentence, in token order, without duplicates."""
-    raw: list[tuple[Token, str, Token]] = []
+    raw: list[Raw] = []
     for token in sentence:
         if has_child(token, {"cop"}):
             raw.extend(copular_facts(token))
@@ -293,12 +348,14 @@ def sentence_facts(sentence: Span) -> list[Fact]:
             raw.extend(verbal_facts(token))
         if token.pos_ in NOMINAL:
             raw.extend(appositive_facts(token))
+        if token.pos_ == "PROPN":
+            raw.extend(located_facts(token))
     facts: list[Fact] = []
     seen: set[tuple[int, str, int]] = set()
     for subject, predicate, obj in raw:
         key = (subject.i, predicate, obj.i)
-        if subject.i == obj.i or key in seen or not predicate or subject.pos_ not in NOMINAL or obj.pos_ not in NOMINAL:
-            continue
+        if key in seen or subject.i == obj.i or not {subject.pos_, obj.pos_} <= NOMINAL:
+            continue  # arguments are noun phrases: a mis-parsed adjective or verb is not an entity
         seen.add(key)
         facts.append(Fact(noun_phrase(subject), predicate, noun_phrase(obj)))
     return facts
