@@ -45,6 +45,7 @@ lint: $(VENV)/.dev
 ## make bench: retrieval quality and speed on 2WikiMultihopQA (writes bench/results/2wiki.json and .md).
 bench: $(VENV)/.installed
 	$(BIN)/python bench/twowiki.py
+	$(BIN)/python bench/incremental.py
 
 clean:
 	rm -rf $(DEMO_STORE) .pytest_cache .ruff_cache build

@@ -25,6 +25,8 @@ StoreOpt = Annotated[str, typer.Option("--store", envvar="HIPPO_STORE",
                                        help="Store folder (default ./.hippo, or $HIPPO_STORE).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the traceback of an error.")]
+TopKOpt = Annotated[int, typer.Option("-k", "--top-k", help="Number of passages.")]
+MethodOpt = Annotated[str | None, typer.Option("--method", "-m", help="Retrieval method (default from settings).")]
 EmbedOpt = Annotated[str | None, typer.Option("--embed-model", help="Embedding model (a store keeps one).")]
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -82,8 +84,8 @@ def index(
 @handle_errors
 def retrieve(
     query: Annotated[str, typer.Argument(help="The question or search text.")],
-    k: Annotated[int, typer.Option("-k", "--top-k", help="Number of passages.")] = 5,
-    method: Annotated[str | None, typer.Option("--method", "-m", help="Retrieval method.")] = None,
+    k: TopKOpt = 5,
+    method: MethodOpt = None,
     store: StoreOpt = ".hippo",
     json: JsonOpt = False,
     debug: DebugOpt = False,
@@ -101,8 +103,8 @@ def retrieve(
 @handle_errors
 def ask(
     question: Annotated[str, typer.Argument(help="The question.")],
-    k: Annotated[int, typer.Option("-k", "--top-k", help="Passages to read.")] = 5,
-    method: Annotated[str | None, typer.Option("--method", "-m", help="Retrieval method.")] = None,
+    k: TopKOpt = 5,
+    method: MethodOpt = None,
     store: StoreOpt = ".hippo",
     json: JsonOpt = False,
     debug: DebugOpt = False,
