@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 import hippo
 from hippo.cli.render import print_answer, print_entity, print_hits, print_json, print_path, print_report, shorten
+from hippo.ui.launch import DEFAULT_HOST, DEFAULT_PORT
 
 app = typer.Typer(help="hippo: knowledge-graph retrieval over your own documents.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
@@ -53,15 +54,27 @@ def _open(store: str, embed_model: str | None = None, create: bool = False) -> h
 @app.command()
 @handle_errors
 def index(
-    paths: Annotated[list[Path], typer.Argument(help="Files and folders to index.")],
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files and folders to index.")] = None,
     store: StoreOpt = ".hippo",
     include: Annotated[list[str] | None, typer.Option("--include", help="Glob of files to take in folders.")] = None,
     exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Glob of files to leave out.")] = None,
+    openie: Annotated[Path | None, typer.Option(
+        "--openie", help="Index the passages of a HippoRAG OpenIE JSON file with its extractions.")] = None,
     embed_model: EmbedOpt = None,
     json: JsonOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Index files and folders (txt, md, html, pdf, json/jsonl corpora). Unchanged files are skipped."""
+    if bool(paths) == bool(openie):
+        raise typer.BadParameter("give files and folders to index, or --openie FILE (not both).")
+    if openie:
+        with _open(store, embed_model, create=True) as kg:
+            report = kg.import_openie(openie)
+        if json:
+            print_json(out, report.to_dict())
+        else:
+            print_report(out, report)
+        return
     with _open(store, embed_model, create=True) as kg, Progress(
         TextColumn("[bold]indexing"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[passages]} passages"),
         TimeElapsedColumn(), TextColumn("[dim]{task.fields[current]}"), console=err, transient=True,
@@ -247,14 +260,36 @@ def path(
 @app.command()
 @handle_errors
 def export(
-    graphml: Annotated[Path, typer.Option("--graphml", help="Write the graph as GraphML to this file.")],
+    graphml: Annotated[Path | None, typer.Option("--graphml", help="Write the graph as GraphML to this file.")] = None,
+    openie: Annotated[Path | None, typer.Option(
+        "--openie", help="Write passages with their entities and triples as HippoRAG OpenIE JSON.")] = None,
     store: StoreOpt = ".hippo",
     debug: DebugOpt = False,
 ) -> None:
-    """Export the graph (entities, passages, facts, synonyms, mentions)."""
+    """Export the graph (entities, passages, facts, synonyms, mentions) as GraphML, or extractions as OpenIE."""
+    if not graphml and not openie:
+        raise typer.BadParameter("give --graphml FILE, --openie FILE, or both.")
     with _open(store) as kg:
-        nodes = kg.export_graphml(graphml)
-    out.print(f"wrote {nodes:,} nodes to {graphml}")
+        if graphml:
+            out.print(f"wrote {kg.export_graphml(graphml):,} nodes to {graphml}")
+        if openie:
+            out.print(f"wrote {kg.export_openie(openie):,} passages to {openie}")
+
+
+@app.command()
+@handle_errors
+def ui(
+    store: StoreOpt = ".hippo",
+    port: Annotated[int, typer.Option("--port", help="Port to serve the UI on.")] = DEFAULT_PORT,
+    host: Annotated[str, typer.Option("--host", help="Address to bind; the default serves this machine only.")]
+    = DEFAULT_HOST,
+    embed_model: EmbedOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Open the web UI (Streamlit) on the store: ask, explore the graph, add and delete documents."""
+    from hippo.ui.launch import serve
+
+    raise typer.Exit(serve(store, port=port, host=host, embed_model=embed_model, debug=debug))
 
 
 def main() -> None:

@@ -82,6 +82,15 @@ def print_report(console: Console, report: IndexReport) -> None:
         f"{report.passages} passage(s), {report.entities} entit(ies), {report.facts} fact(s) "
         f"in {report.seconds:.1f} s."
     )
+    if report.llm_usage:
+        u = report.llm_usage
+        console.print(f"LLM: {u.get('requests', 0)} request(s), {u.get('cache_hits', 0)} cache hit(s), "
+                      f"{u.get('prompt_tokens', 0):,} prompt + {u.get('completion_tokens', 0):,} completion tokens")
+    if report.extraction_failures:
+        console.print(f"Extraction failed for {len(report.extraction_failures)} passage(s) "
+                      "(passages kept, facts missing):")
+        for failure in report.extraction_failures[:SKIPS_SHOWN_PER_REASON]:
+            console.print(f"  [yellow]failed[/yellow] {failure.path}: {shorten(failure.reason, 160)}", highlight=False)
     if report.skipped:
         counts = ", ".join(f"{n} {reason}" for reason, n in sorted(report.skip_counts().items()))
         console.print(f"Skipped {len(report.skipped)} ({counts}):")

@@ -60,6 +60,9 @@ class Settings:
         Every passage's seed is this times its min-max normalised dense score (HippoRAG 2: 0.05).
     damping : float
         Personalized PageRank probability of following an edge (HippoRAG 2: 0.5).
+    fact_filter : bool
+        Let the LLM (when one is configured) keep at most 4 of ``hipporag``'s top facts per query,
+        HippoRAG 2's recognition memory; off by default because it costs one request per query.
     extra : dict
         Settings of optional components, by name, kept so a store remembers them.
     """
@@ -79,6 +82,7 @@ class Settings:
     linking_top_k: int = 5
     passage_node_weight: float = 0.05
     damping: float = DEFAULT_DAMPING
+    fact_filter: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -1,14 +1,17 @@
 """``KnowledgeGraph``: the one object the CLI, the UI and Python users talk to.
 
-It only composes: a store, an embedder (loaded on first need), the ingest pipeline and the
-registered retrieval methods. It holds no retrieval or storage logic of its own.
+It only composes: a store, an embedder (loaded on first need), the ingest pipeline, the
+registered retrieval methods and, when one is configured, the LLM client (opened on first
+need, its response cache in the store folder). It holds no retrieval or storage logic of its own.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hippo.answer import extractive_answer
 from hippo.cache import DerivedCache
@@ -17,11 +20,16 @@ from hippo.embed import Embedder, load_embedder
 from hippo.errors import ConfigError, StoreError
 from hippo.graph import explore
 from hippo.model import Answer, Document, Entity, Fact, Hit, IndexReport
-from hippo.retrieval.base import RetrievalContext, get_method
+from hippo.retrieval.base import FactFilter, FactFilterResult, RetrievalContext, get_method
 from hippo.stores import open_store
 from hippo.stores.base import DocumentSummary, GraphStore
 
+if TYPE_CHECKING:
+    from hippo.llm.client import LLMClient
+
 __all__ = ["KnowledgeGraph", "open"]
+
+logger = logging.getLogger(__name__)
 
 
 class KnowledgeGraph:
@@ -31,11 +39,17 @@ class KnowledgeGraph:
         self.store = store
         self.settings = store.settings
         self._embedder: Embedder | None = None
-        self._context = RetrievalContext(store, self.embedder, self.settings, DerivedCache(store))
+        self._llm: LLMClient | None = None
+        self._llm_opened = False
+        self._llm_lock = threading.Lock()
+        self._context = RetrievalContext(store, self.embedder, self.settings, DerivedCache(store),
+                                         fact_filter=self._fact_filter())
 
     # --- lifecycle ---------------------------------------------------------------------
     def close(self) -> None:
-        """Close the store."""
+        """Close the store (and the LLM client, when one was opened)."""
+        if self._llm is not None:
+            self._llm.close()
         self.store.close()
 
     def __enter__(self) -> KnowledgeGraph:
@@ -50,6 +64,47 @@ class KnowledgeGraph:
             self._embedder = load_embedder(self.settings.embed_model, self.settings.embed_batch_size)
         return self._embedder
 
+    def llm(self) -> LLMClient | None:
+        """The LLM client the settings and environment configure, opened on first use; None: offline.
+
+        See :mod:`hippo.llm.config` for ``HIPPO_LLM_BASE_URL``, ``HIPPO_LLM_MODEL``, ``HIPPO_LLM_API_KEY``
+        and ``Settings.extra["llm"]``. Its ``usage`` counts requests, cache hits and tokens.
+        """
+        with self._llm_lock:
+            if not self._llm_opened:
+                from hippo.llm.client import open_client
+
+                self._llm = open_client(self.settings, self.store.location)
+                self._llm_opened = True
+        return self._llm
+
+    def _fact_filter(self) -> FactFilter | None:
+        """The LLM fact filter for ``hipporag`` when ``Settings.fact_filter`` is on and an LLM is configured."""
+        if not self.settings.fact_filter:
+            return None
+        from hippo.llm.config import llm_config
+
+        if llm_config(self.settings) is None:
+            logger.warning("fact_filter is on but no LLM is configured (HIPPO_LLM_MODEL or Settings.extra['llm']); "
+                           "hipporag keeps its top facts unfiltered.")
+            return None
+
+        def run(queries: Sequence[str], candidates: Sequence[Sequence[tuple[str, str, str]]]
+                ) -> list[FactFilterResult]:
+            from hippo.llm.filter import FactFilterLLM
+
+            client = self.llm()
+            if client is None:  # the environment changed since open; nothing to filter with
+                return [FactFilterResult(error="no LLM is configured") for _ in candidates]
+            return FactFilterLLM(client)(queries, candidates)
+
+        return run
+
+    def _with_llm_usage(self, report: IndexReport, before: dict[str, int]) -> IndexReport:
+        if self._llm is not None:
+            report.llm_usage = self._llm.usage.since(before)
+        return report
+
     # --- writing -----------------------------------------------------------------------
     def index(self, paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], *,
               include: Sequence[str] = (), exclude: Sequence[str] = (), on_progress: Any = None) -> IndexReport:
@@ -61,8 +116,10 @@ class KnowledgeGraph:
 
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
-        return index_paths(self.store, self.embedder, list(paths), include=include, exclude=exclude,
-                           on_progress=on_progress)
+        before = self._llm.usage.to_dict() if self._llm is not None else {}
+        report = index_paths(self.store, self.embedder, list(paths), include=include, exclude=exclude,
+                             on_progress=on_progress, llm=self.llm)
+        return self._with_llm_usage(report, before)
 
     def add_texts(self, texts: Sequence[str], metadata: Sequence[dict[str, Any]] | None = None) -> IndexReport:
         """Index texts from memory; ``metadata[i]`` may hold ``source``, ``title`` and ``timestamp``."""
@@ -70,7 +127,23 @@ class KnowledgeGraph:
 
         if isinstance(texts, str):
             raise TypeError("add_texts takes a list of texts; wrap a single text in a list.")
-        return index_texts(self.store, self.embedder, texts, metadata)
+        before = self._llm.usage.to_dict() if self._llm is not None else {}
+        return self._with_llm_usage(index_texts(self.store, self.embedder, texts, metadata, llm=self.llm), before)
+
+    def import_openie(self, path: str | os.PathLike[str]) -> IndexReport:
+        """Index the passages of a HippoRAG OpenIE file with its entities and triples (no extractor runs).
+
+        Facts get provenance ``openie-import``; importing the same file again changes nothing.
+        """
+        from hippo.ingest.openie import import_openie
+
+        return import_openie(self.store, self.embedder, path)
+
+    def export_openie(self, path: str | os.PathLike[str]) -> int:
+        """Write every passage with its entities and triples as a HippoRAG OpenIE file; return the passage count."""
+        from hippo.openie import export_openie
+
+        return export_openie(self.store, path)
 
     def delete(self, ref: str) -> list[Document]:
         """Delete the documents matching ``ref`` (a document id, a source, or a file path); return them."""
@@ -105,8 +178,19 @@ class KnowledgeGraph:
         return run(self._context, list(queries), k)
 
     def ask(self, question: str, k: int | None = None, method: str | None = None) -> Answer:
-        """Answer ``question`` from the retrieved passages; says which mode produced the answer."""
+        """Answer ``question`` from the retrieved passages; ``Answer.mode`` says how.
+
+        With an LLM configured the answer is written by it from the hits, citing them as ``[1]``,
+        ``[2]``... (``mode="llm"``, the cited passages in ``Answer.sources``); an endpoint failure
+        raises :class:`~hippo.errors.LLMError`. Without one, the best-matching sentences of the
+        hits are quoted (``mode="extractive"``).
+        """
         hits = self.retrieve(question, k=k, method=method)
+        client = self.llm()
+        if client is not None:
+            from hippo.llm.qa import llm_answer
+
+            return llm_answer(question, hits, client, passages=len(hits))
         return extractive_answer(question, hits, self.embedder(), sentences=self.settings.answer_sentences)
 
     def documents(self) -> list[DocumentSummary]:

@@ -206,6 +206,7 @@ class IndexReport:
     skipped: list[Skip] = field(default_factory=list)
     extraction_failures: list[Skip] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    llm_usage: dict[str, int] = field(default_factory=dict)
 
     def skip_counts(self) -> dict[str, int]:
         """Skips counted by reason (the text before the first colon)."""

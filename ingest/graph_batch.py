@@ -58,7 +58,7 @@ def graph_batch(store: GraphStore, embedder: Embedder, passages: Sequence[Passag
                 continue
             fact_id = make_id("f", subject.id, predicate.casefold(), obj.id)
             facts.setdefault(fact_id, Fact(fact_id, subject.id, predicate, obj.id, subject.display, obj.display))
-            batch.fact_sources.append((fact_id, passage.id, extractor))
+            batch.fact_sources.append((fact_id, passage.id, extraction.extractor or extractor))
             batch.mentions.extend([(passage.id, subject.id), (passage.id, obj.id)])
     batch.mentions = list(dict.fromkeys(batch.mentions))
     known_entities = store.known_ids("entity", list(entities))

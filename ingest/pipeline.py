@@ -25,7 +25,7 @@ from hippo.config import Settings
 from hippo.embed import Embedder
 from hippo.errors import IngestError
 from hippo.ingest.chunking import chunk_text
-from hippo.ingest.extract.base import Extractor, get_extractor
+from hippo.ingest.extract.base import Extractor, LLMSource, get_extractor
 from hippo.ingest.graph_batch import GraphBatch, graph_batch
 from hippo.ingest.loaders import LoadedDoc, discover, parse_file, read_bytes
 from hippo.model import Document, IndexReport, Passage, Skip, content_hash, make_id
@@ -79,9 +79,11 @@ class _Writer:
     ops: list[_Op] = field(default_factory=list)
     puts: int = 0
     extractor: Extractor | None = None
+    llm: LLMSource | None = None
 
     def __post_init__(self) -> None:
-        self.extractor = get_extractor(self.settings)
+        if self.extractor is None:
+            self.extractor = get_extractor(self.settings, self.llm)
 
     def add(self, op: _Op) -> None:
         self.ops.append(op)
@@ -149,7 +151,7 @@ class _Writer:
 
 def index_paths(store: GraphStore, embed: Callable[[], Embedder], paths: Sequence[str | os.PathLike[str]], *,
                 include: Sequence[str] = (), exclude: Sequence[str] = (),
-                on_progress: ProgressFn | None = None) -> IndexReport:
+                on_progress: ProgressFn | None = None, llm: LLMSource | None = None) -> IndexReport:
     """Index files and folders into ``store``; return what was read, written and skipped.
 
     Parameters
@@ -160,10 +162,11 @@ def index_paths(store: GraphStore, embed: Callable[[], Embedder], paths: Sequenc
     paths : files and folders; folders are walked recursively (see ``loaders.discover``).
     include, exclude : glob patterns applied inside folders.
     on_progress : called after each file.
+    llm : the store's LLM client, for extractors that use one (see ``extract.base.get_extractor``).
     """
     started = time.perf_counter()
     report = IndexReport()
-    writer = _Writer(store, embed, store.settings, report)
+    writer = _Writer(store, embed, store.settings, report, llm=llm)
     files: list[Path] = []
     for item in discover(paths, include, exclude):
         if isinstance(item, Skip):
@@ -184,14 +187,17 @@ def index_paths(store: GraphStore, embed: Callable[[], Embedder], paths: Sequenc
 
 
 def index_texts(store: GraphStore, embed: Callable[[], Embedder], texts: Iterable[str],
-                metadata: Sequence[dict[str, Any]] | None = None) -> IndexReport:
+                metadata: Sequence[dict[str, Any]] | None = None, *, llm: LLMSource | None = None,
+                extractor: Extractor | None = None) -> IndexReport:
     """Index in-memory texts; each is a document whose source is ``metadata["source"]`` or its hash.
 
     ``metadata[i]`` may also carry ``title`` and ``timestamp``; the rest is kept as document metadata.
+    ``extractor`` replaces the one the settings name (the OpenIE import passes its precomputed
+    extractions this way); ``llm`` is the store's LLM client for an extractor that uses one.
     """
     started = time.perf_counter()
     report = IndexReport()
-    writer = _Writer(store, embed, store.settings, report)
+    writer = _Writer(store, embed, store.settings, report, extractor=extractor, llm=llm)
     texts = list(texts)
     metas = list(metadata) if metadata is not None else [{} for _ in texts]
     if len(metas) != len(texts):

@@ -19,17 +19,39 @@ from hippo.errors import UnknownMethodError
 from hippo.model import Hit, Why
 from hippo.stores.base import GraphStore
 
-__all__ = ["METHODS", "Method", "RetrievalContext", "get_method", "make_hits", "register_method"]
+__all__ = ["METHODS", "FactFilter", "FactFilterResult", "Method", "RetrievalContext", "get_method", "make_hits",
+           "register_method"]
+
+
+@dataclass(frozen=True)
+class FactFilterResult:
+    """What a fact filter kept of one query's candidates.
+
+    ``kept`` are indices into the candidates, most useful first (empty: none helps). ``error``
+    says why the filter could not judge them; the candidates are then used unfiltered.
+    """
+
+    kept: tuple[int, ...] = ()
+    error: str | None = None
+
+
+FactFilter = Callable[[Sequence[str], Sequence[Sequence[tuple[str, str, str]]]], list[FactFilterResult]]
+"""``(queries, candidates per query as (subject, predicate, object)) -> one result per query``."""
 
 
 @dataclass
 class RetrievalContext:
-    """Everything a retrieval method may use: the store, the embedder, settings and derived caches."""
+    """Everything a retrieval method may use: the store, the embedder, settings and derived caches.
+
+    ``fact_filter`` is set when ``Settings.fact_filter`` is on and an LLM is configured
+    (see :mod:`hippo.llm.filter`); ``hipporag`` passes its top facts through it.
+    """
 
     store: GraphStore
     embedder: Callable[[], Embedder]
     settings: Settings
     cache: DerivedCache
+    fact_filter: FactFilter | None = None
 
 
 Method = Callable[[RetrievalContext, Sequence[str], int], list[list[Hit]]]

@@ -2,7 +2,9 @@
 
 Per query (Gutiérrez et al. 2025, section 3, and the official code's defaults):
 1. score every fact against the query and min-max normalise the scores;
-2. keep the top ``linking_top_k`` facts (an LLM filter, when configured, may drop some);
+2. keep the top ``linking_top_k`` facts; with ``Settings.fact_filter`` and an LLM, a recognition-memory
+   filter (:mod:`hippo.llm.filter`) keeps at most 4 of them, and when it keeps none the ranking
+   is dense retrieval, marked ``dense: the fact filter kept no fact``;
 3. seed each entity of those facts with the mean, over the kept facts naming it, of
    ``normalised fact score / number of passages mentioning the entity``; keep the top
    ``linking_top_k`` entities;
@@ -31,6 +33,7 @@ from hippo.stores.vectors import VectorTable
 __all__ = ["retrieve_hipporag", "GraphState", "graph_state", "query_seeds", "minmax"]
 
 PPR_BATCH = 64
+FILTER_KEPT_NONE = "the fact filter kept no fact"
 
 
 @dataclass(frozen=True)
@@ -74,23 +77,57 @@ class _Seeds:
     entity_rows: np.ndarray
     entity_weights: np.ndarray
     fact_rows: np.ndarray
+    note: str | None = None  # why the facts were not filtered, or why none is left
 
 
-def _entity_seeds(state: GraphState, fact_scores: np.ndarray, top_k: int) -> _Seeds:
-    """Steps 1-3 for one query: the kept facts and the entity seeds they give."""
+def _top_facts(state: GraphState, fact_scores: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Steps 1-2 for one query: the top ``top_k`` fact rows (best first) and every fact's normalised score."""
     live = state.facts.live & (state.graph.fact_subject >= 0)
     normalised = minmax(fact_scores, live)
     candidates = np.flatnonzero(live)
     if candidates.size > top_k:
         candidates = candidates[np.argpartition(-normalised[candidates], top_k - 1)[:top_k]]
-    facts = candidates[np.argsort(-normalised[candidates], kind="stable")]
+    return candidates[np.argsort(-normalised[candidates], kind="stable")], normalised
+
+
+def _entity_seeds(state: GraphState, facts: np.ndarray, normalised: np.ndarray, top_k: int,
+                  note: str | None = None) -> _Seeds:
+    """Step 3 for one query: the entity seeds that the kept ``facts`` give."""
+    if facts.size == 0:
+        return _Seeds(np.zeros(0, np.int64), np.zeros(0), facts, note)
     rows = np.concatenate([state.graph.fact_subject[facts], state.graph.fact_object[facts]])
     weights = np.tile(normalised[facts], 2) / np.maximum(state.graph.entity_passages[rows], 1)
     unique, inverse = np.unique(rows, return_inverse=True)
     mean = np.bincount(inverse, weights=weights) / np.bincount(inverse)
     keep = np.argsort(-mean, kind="stable")[:top_k]
     keep = keep[mean[keep] > 0]
-    return _Seeds(unique[keep], mean[keep], facts)
+    return _Seeds(unique[keep], mean[keep], facts, note)
+
+
+def _filter_facts(context: RetrievalContext, state: GraphState, queries: Sequence[str],
+                  picked: list[np.ndarray]) -> tuple[list[np.ndarray], list[str | None]]:
+    """The optional recognition-memory step: one filter call for the batch, kept facts per query.
+
+    A filter that keeps nothing leaves no facts (the caller falls back to dense, as HippoRAG 2
+    does); a filter that could not run leaves the candidates unfiltered and says why.
+    """
+    if context.fact_filter is None:
+        return picked, [None] * len(picked)
+    ids = state.facts.ids[np.concatenate(picked)].tolist() if picked else []
+    found = context.store.facts(ids)
+    candidates = [[(f.subject, f.predicate, f.object) for f in (found[i] for i in state.facts.ids[rows].tolist())]
+                  for rows in picked]
+    results = context.fact_filter(list(queries), candidates)
+    kept: list[np.ndarray] = []
+    notes: list[str | None] = []
+    for rows, result in zip(picked, results):
+        if result.error is not None:
+            kept.append(rows)
+            notes.append(f"facts unfiltered: {result.error}")
+        else:
+            kept.append(rows[list(result.kept)] if result.kept else rows[:0])
+            notes.append(None if result.kept or rows.size == 0 else FILTER_KEPT_NONE)
+    return kept, notes
 
 
 def query_seeds(context: RetrievalContext, state: GraphState, queries: Sequence[str]
@@ -103,7 +140,10 @@ def query_seeds(context: RetrievalContext, state: GraphState, queries: Sequence[
     if state.facts.size == 0:
         return dense, reset, [_Seeds(np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64))] * len(queries)
     fact_scores = state.facts.scores(vectors)
-    seeds = [_entity_seeds(state, fact_scores[i], settings.linking_top_k) for i in range(len(queries))]
+    top = [_top_facts(state, fact_scores[i], settings.linking_top_k) for i in range(len(queries))]
+    kept, notes = _filter_facts(context, state, queries, [facts for facts, _ in top])
+    seeds = [_entity_seeds(state, facts, normalised, settings.linking_top_k, note)
+             for facts, (_, normalised), note in zip(kept, top, notes)]
     for column, seed in enumerate(seeds):
         reset[seed.entity_rows, column] = seed.entity_weights
         passage_seeds = minmax(dense[column], state.passages.live)
@@ -124,12 +164,17 @@ def retrieve_hipporag(context: RetrievalContext, queries: Sequence[str], k: int)
                                       damping=context.settings.damping) if linked else None)
         for column, seed in enumerate(seeds):
             if seed.entity_rows.size == 0:
-                reason = "no facts in the store" if state.facts.size == 0 else "no fact linked to the query"
-                out.append(_dense_fallback(context, state, dense[column], k, reason))
+                out.append(_dense_fallback(context, state, dense[column], k, _no_seed_reason(state, seed)))
                 continue
             passage_mass = mass[state.graph.n_entities:, linked.index(column)]
             out.append(_ranked(context, state, passage_mass, seed, k))
     return out
+
+
+def _no_seed_reason(state: GraphState, seed: _Seeds) -> str:
+    if state.facts.size == 0:
+        return "no facts in the store"
+    return FILTER_KEPT_NONE if seed.note == FILTER_KEPT_NONE else "no fact linked to the query"
 
 
 def _top(scores: np.ndarray, live: np.ndarray, k: int) -> np.ndarray:
@@ -152,7 +197,7 @@ def _ranked(context: RetrievalContext, state: GraphState, mass: np.ndarray, seed
         names = [entities[i].display for r, i in zip(seed.entity_rows, entity_ids) if r in mentioned and i in entities]
         texts = [facts[f].text for f, r in zip(fact_ids, seed.fact_rows) if f in facts and (
             state.graph.fact_subject[r] in mentioned or state.graph.fact_object[r] in mentioned)]
-        whys.append(Why(seed_entities=tuple(names), facts=tuple(texts)))
+        whys.append(Why(seed_entities=tuple(names), facts=tuple(texts), fallback=seed.note))
     return make_hits(context, state.passages.ids[rows].tolist(), mass[rows], "hipporag", whys)
 
 

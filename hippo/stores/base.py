@@ -193,3 +193,11 @@ class GraphStore(ABC):
     @abstractmethod
     def list_facts(self, limit: int = 200) -> list[Fact]:
         """The first ``limit`` facts, in insertion order."""
+
+    @abstractmethod
+    def mentions_of_passages(self, passage_ids: Sequence[str]) -> dict[str, list[Entity]]:
+        """The entities each passage mentions, in the order they were recorded (passages with none are left out)."""
+
+    @abstractmethod
+    def facts_of_passages(self, passage_ids: Sequence[str]) -> dict[str, list[Fact]]:
+        """The facts each passage states, in the order they were recorded (passages with none are left out)."""

@@ -481,6 +481,33 @@ class SQLiteStore(GraphStore):
         found = self.facts(ids)
         return [found[i] for i in ids if i in found]
 
+    def mentions_of_passages(self, passage_ids: Sequence[str]) -> dict[str, list[Entity]]:
+        out: dict[str, list[Entity]] = {}
+        with self._lock:
+            for chunk in _chunks(list(passage_ids), 500):
+                marks = ",".join("?" * len(chunk))
+                for row in self._conn.execute(
+                    "SELECT m.passage_id, e.id, e.name, e.display, e.label FROM mentions m "
+                    f"JOIN entities e ON e.id = m.entity_id WHERE m.passage_id IN ({marks}) ORDER BY m.rowid", chunk
+                ):
+                    out.setdefault(row[0], []).append(Entity(*row[1:]))
+        return out
+
+    def facts_of_passages(self, passage_ids: Sequence[str]) -> dict[str, list[Fact]]:
+        pairs: list[tuple[str, str]] = []
+        with self._lock:
+            for chunk in _chunks(list(passage_ids), 500):
+                marks = ",".join("?" * len(chunk))
+                pairs += self._conn.execute(
+                    f"SELECT passage_id, fact_id FROM fact_sources WHERE passage_id IN ({marks}) ORDER BY rowid", chunk
+                ).fetchall()
+        found = self.facts([f for _, f in pairs])
+        out: dict[str, list[Fact]] = {}
+        for passage_id, fact_id in pairs:
+            if fact_id in found:
+                out.setdefault(passage_id, []).append(found[fact_id])
+        return out
+
     # --- small helpers -----------------------------------------------------------------
     @contextmanager
     def _snapshot(self) -> Iterator[None]:

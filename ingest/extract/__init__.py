@@ -1,7 +1,7 @@
 """Built-in extractors, registered by name (imported by :func:`~hippo.ingest.extract.base.get_extractor`)."""
 
 from hippo.config import Settings
-from hippo.ingest.extract.base import Extractor, register_extractor
+from hippo.ingest.extract.base import Extractor, LLMSource, register_extractor
 
 
 def _spacy(settings: Settings) -> Extractor:
@@ -11,4 +11,12 @@ def _spacy(settings: Settings) -> Extractor:
     return SpacyExtractor(settings.extra.get("spacy_model"))
 
 
+def _llm(settings: Settings, llm: LLMSource | None) -> Extractor:
+    """NER then facts by an OpenAI-compatible LLM (``hippo.ingest.extract.llm``)."""
+    from hippo.ingest.extract.llm import LLMExtractor
+
+    return LLMExtractor.from_settings(settings, llm)
+
+
 register_extractor("spacy", _spacy)
+register_extractor("llm", _llm, uses_llm=True)

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from hippo.config import Settings
 from hippo.errors import UnknownMethodError
 
-__all__ = ["Mention", "Triple", "Extraction", "Extractor", "EXTRACTORS", "register_extractor", "get_extractor"]
+if TYPE_CHECKING:
+    from hippo.llm.client import LLMClient
+
+__all__ = ["Mention", "Triple", "Extraction", "Extractor", "EXTRACTORS", "LLMSource", "register_extractor",
+           "get_extractor"]
 
 
 @dataclass(frozen=True)
@@ -37,11 +41,16 @@ class Triple:
 
 @dataclass(frozen=True)
 class Extraction:
-    """What one passage yielded; ``failed`` holds the reason when extraction failed for it."""
+    """What one passage yielded; ``failed`` holds the reason when extraction failed for it.
+
+    ``extractor`` names the extractor that produced it when that is not the one run (a
+    fallback); the pipeline records it as the facts' provenance.
+    """
 
     entities: tuple[Mention, ...] = ()
     triples: tuple[Triple, ...] = ()
     failed: str | None = None
+    extractor: str | None = None
 
 
 class Extractor(Protocol):
@@ -52,17 +61,33 @@ class Extractor(Protocol):
     def extract(self, texts: Sequence[str]) -> list[Extraction]: ...
 
 
-ExtractorFactory = Callable[[Settings], Extractor]
+ExtractorFactory = Callable[..., Extractor]
+"""``factory(settings)``, or ``factory(settings, llm)`` for one registered with ``uses_llm=True``."""
+LLMSource = Callable[[], "LLMClient | None"]
+"""Gives the store's LLM client (opened on first call), or None when no LLM is configured."""
 EXTRACTORS: dict[str, ExtractorFactory] = {}
+_USES_LLM: set[str] = set()
 
 
-def register_extractor(name: str, factory: ExtractorFactory) -> None:
-    """Make ``factory`` available as ``Settings(extractor=name)``."""
+def register_extractor(name: str, factory: ExtractorFactory, *, uses_llm: bool = False) -> None:
+    """Make ``factory`` available as ``Settings(extractor=name)``.
+
+    With ``uses_llm`` the factory also receives an :data:`LLMSource`, so that it shares the
+    store's client (its response cache and usage counts) instead of opening its own.
+    """
     EXTRACTORS[name] = factory
+    if uses_llm:
+        _USES_LLM.add(name)
+    else:
+        _USES_LLM.discard(name)
 
 
-def get_extractor(settings: Settings) -> Extractor | None:
-    """The extractor the settings name, or None for ``"none"`` (passages only)."""
+def get_extractor(settings: Settings, llm: LLMSource | None = None) -> Extractor | None:
+    """The extractor the settings name, or None for ``"none"`` (passages only).
+
+    ``llm`` gives the LLM client to extractors that use one; without it they open their own
+    (with no response cache).
+    """
     from hippo.ingest import extract  # noqa: F401  (registers the built-in extractors)
 
     if settings.extractor == "none":
@@ -73,4 +98,6 @@ def get_extractor(settings: Settings) -> Extractor | None:
         raise UnknownMethodError(
             f"unknown extractor {settings.extractor!r}; choose one of: {', '.join(sorted([*EXTRACTORS, 'none']))}."
         ) from None
+    if settings.extractor in _USES_LLM:
+        return factory(settings, llm)
     return factory(settings)

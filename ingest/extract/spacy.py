@@ -42,13 +42,12 @@ from spacy.tokens import Doc, Span, Token
 import hippo
 from hippo.errors import ConfigError
 from hippo.ingest.extract.base import Extraction, Mention, Triple
-from hippo.ingest.extract.spacy_rules import Arg, sentence_facts
+from hippo.ingest.extract.spacy_rules import PERSON_LABELS, Arg, sentence_facts
 from hippo.text import normalize_name
 
 __all__ = ["DEFAULT_MODEL", "SpacyExtractor", "load_pipeline"]
 
 DEFAULT_MODEL = Path(hippo.__file__).resolve().parents[1] / "data" / "models" / "en_hippo_ewt"
-PERSON_LABELS = {"PER", "PERSON"}  # UD-EWT NER and OntoNotes (en_core_web_*) names
 PERSON_PRONOUNS = {"he", "him", "his", "himself", "she", "her", "hers", "herself"}
 THING_PRONOUNS = {"it", "its", "itself"}
 REFLEXIVES = {"himself", "herself", "itself"}

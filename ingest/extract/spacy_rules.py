@@ -10,25 +10,34 @@ Clauses
     ``obl`` adds its preposition ("born in", "founded by"), an unmarked ``obl`` that holds a
     number or a name (a date) keeps the bare verb. Particles join the verb ("set up"),
     negation is kept in front ("not attend"), auxiliaries are dropped (tense is not a fact).
-Copulas and links
-    A nominal with a ``cop`` child links its subject to it (X, "is", Y); a prepositional
-    modifier of the nominal becomes a second fact with the noun in the predicate (X, "was
-    director of", Z); so does a possessor ("Y's director" -> "was director of", Y). The same
-    link rule serves appositions (X, "is", Y) and nominal ``xcomp`` ("became president of"),
-    and objects ("has links with"; after a preposition, of-phrases only: "born in city of").
-    A copula over a prepositional phrase gives (X, "is in", Z); over an adjective, only the
-    adjective's prepositional objects give facts ("is famous for"): adjectives are not entities.
+Copulas, appositions, titles
+    A nominal with a ``cop`` child links its subject to it (X, "is", Y); an adjective gives
+    facts only through its prepositional objects ("is famous for", Z): adjectives are not
+    entities. A copula over a prepositional phrase gives (X, "is in", Z). Appositions give
+    (X, "is", Y), or (X, "is in", Y) between two places ("Kettleby, Marrshire"); nominal
+    ``xcomp`` links too ("became", president). When one side is a name and the other is not,
+    the name is the subject ("the winner was Ada" -> (Ada, "was", the winner)). A title
+    written before a person's name is split off: "author Bill Bryson" -> (Bill Bryson, "is",
+    author), so the person is one entity wherever the title varies.
+Of-phrases
+    An of-phrase (or possessor) of a common noun is a relation, not part of the argument: it
+    becomes a fact with the noun in the predicate, wherever the noun is an argument:
+    "X was the director of Y" -> (X, "was", the director) and (X, "was director of", Y);
+    "X launched a series of raids" -> (X, "launched series of", raids). Other prepositional
+    modifiers stay in a common noun's phrase; a name's become (name, "is in", Z).
 Subjects that are not written
-    Coordinated verbs share the first verb's subject; relative clauses and participial
-    modifiers take the noun they modify (so "Ada, who founded X" gives (Ada, "founded", X),
-    and "the book that Ada wrote" gives (Ada, "wrote", book)); a controlled ``xcomp`` verb
-    takes the controller and chains the predicate ("wanted to build"); a participial
-    adverbial clause takes its governor's subject.
+    Coordinated verbs share the first verb's subject (and an object that follows them all:
+    "founded and directed the observatory"); relative clauses and post-nominal participles
+    take the noun they modify ("Ada, who founded X" -> (Ada, "founded", X); "the book that
+    Ada wrote" -> (Ada, "wrote", the book)); a controlled ``xcomp`` verb takes the controller
+    and chains the predicate ("wanted to build"); a participial or infinitival adverbial
+    clause takes its governor's subject.
 Arguments
-    Whole noun phrases: determiners, compounds, flat names, adjectives, numbers and
-    possessors are kept; clauses, appositions, conjuncts and prepositional modifiers are not,
-    except an "of"-phrase inside a proper name ("University of Coldbrook"). Conjoined
-    subjects and objects are distributed over the fact.
+    Noun phrases with their determiners, compounds, flat names, adjectives, numbers, dates
+    and possessors; never clauses, appositions or conjuncts. A named entity stays whole, an
+    of-phrase stays only inside a proper name ("University of Coldbrook", "Bank of England").
+    Conjoined subjects and objects are distributed over the fact. Both arguments must be
+    nominal (a mis-tagged adjective or verb is not an entity).
 """
 
 from __future__ import annotations
@@ -36,10 +45,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from spacy.tokens import Span, Token
+from spacy.tokens import Doc, Span, Token
 
-__all__ = ["Arg", "Fact", "sentence_facts", "noun_phrase"]
+__all__ = ["PERSON_LABELS", "Arg", "Fact", "noun_phrase", "sentence_facts"]
 
+PERSON_LABELS = {"PER", "PERSON"}  # UD-EWT NER and OntoNotes (en_core_web_*) person labels
 VERBAL_ONLY = {"obj", "iobj", "aux:pass", "compound:prt", "nsubj:pass"}
 SUBJECTS = {"nsubj", "nsubj:pass", "nsubj:outer"}
 NEGATIONS = {"not": "not", "n't": "not", "never": "never"}
@@ -79,6 +89,13 @@ def is_name_part(nmod: Token) -> bool:
     return cases == ["of"] and nmod.head.pos_ == "PROPN" and nmod.pos_ == "PROPN" and nmod.i > nmod.head.i
 
 
+def keeps_modifier(nmod: Token) -> bool:
+    """A prepositional modifier other than "of" stays in a common noun's phrase ("a feud with Jillian
+    Hall"). An of-phrase is a relation and becomes its own fact (see :func:`relational_facts`), and a
+    name stays a name: "Tok Pisin in Papua New Guinea" is Tok Pisin, "is in" Papua New Guinea."""
+    return case_text(nmod) not in ("of", "") and not is_name(nmod.head)
+
+
 def entity_range(token: Token) -> range:
     """Doc indices of the named-entity span ``token`` is in (empty when it is in none)."""
     if not token.ent_type_:
@@ -97,23 +114,54 @@ def noun_phrase(head: Token) -> Arg:
 
     A named entity the head is in stays whole ("Delta & Pine Land Co.", "Bank of England"), even
     where the parse coordinates or attaches its parts, as long as it lies inside the head's subtree.
+    A person's name drops the title written before it ("author Bill Bryson" -> "Bill Bryson"), so
+    that one person is one entity; :func:`title_phrase` turns the title into a fact.
     """
+    name, _ = split_title(head, phrase_tokens(head))
+    return Arg(head.i, tuple(name))
+
+
+def title_phrase(head: Token) -> Arg | None:
+    """The title before a person's name ("former U.S. Attorney" Todd Graves), if it has a noun."""
+    _, title = split_title(head, phrase_tokens(head))
+    doc = head.doc
+    nouns = [i for i in title if doc[i].pos_ in ("NOUN", "PROPN") and doc[i].head.i not in title]
+    return Arg(nouns[-1], tuple(_trim(doc, title, nouns[-1]))) if nouns else None
+
+
+def split_title(head: Token, tokens: list[int]) -> tuple[list[int], list[int]]:
+    """(name, title) tokens of a PER name right after a description with a noun; (tokens, []) otherwise."""
+    name = entity_range(head)
+    if not name or head.ent_type_ not in PERSON_LABELS or tokens[0] >= name.start:
+        return tokens, []
+    title = [i for i in tokens if i < name.start]
+    doc = head.doc
+    if title[-1] != name.start - 1 or not any(doc[i].pos_ in ("NOUN", "PROPN") for i in title):
+        return tokens, []  # "the young Ada Lindqvist" keeps its words: no title to state
+    return [i for i in tokens if i >= name.start], title
+
+
+def phrase_tokens(head: Token) -> list[int]:
+    """Sorted doc indices of the noun phrase headed by ``head`` (see :func:`noun_phrase`)."""
     keep = {head.i}
     keep.update(i for i in entity_range(head) if head.left_edge.i <= i <= head.right_edge.i)
     for child in head.children:
-        if child.dep_ in PHRASE_KEEP or (child.dep_ == "nmod" and is_name_part(child)):
+        if child.dep_ in PHRASE_KEEP or (child.dep_ == "nmod" and (is_name_part(child) or keeps_modifier(child))):
             keep.update(t.i for t in child.subtree if t.dep_ not in ("punct", "cc") or t.text in PHRASE_INNER_PUNCT)
             if child.dep_ == "nmod":
                 keep.update(t.i for t in child.subtree if t.dep_ == "case")
     low, high = min(keep), max(keep)
     keep.update(c.i for c in head.children if c.dep_ == "punct" and c.text in PHRASE_INNER_PUNCT and low < c.i < high)
-    tokens = sorted(keep)
-    doc = head.doc
-    while len(tokens) > 1 and tokens[0] != head.i and doc[tokens[0]].dep_ in EDGE_DROP:
-        tokens.pop(0)
-    while len(tokens) > 1 and tokens[-1] != head.i and doc[tokens[-1]].dep_ in EDGE_DROP:
-        tokens.pop()
-    return Arg(head.i, tuple(tokens))
+    return _trim(head.doc, sorted(keep), head.i)
+
+
+def _trim(doc: Doc, tokens: list[int], head: int) -> list[int]:
+    """Drop prepositions, conjunctions and punctuation from the edges of a phrase (never its head)."""
+    while len(tokens) > 1 and tokens[0] != head and doc[tokens[0]].dep_ in EDGE_DROP:
+        tokens = tokens[1:]
+    while len(tokens) > 1 and tokens[-1] != head and doc[tokens[-1]].dep_ in EDGE_DROP:
+        tokens = tokens[:-1]
+    return tokens
 
 
 def conjuncts(token: Token) -> list[Token]:
@@ -227,7 +275,7 @@ def subjects(pred: Token) -> list[Token]:
         return conjuncts(objects[0]) if objects else subjects(head)
     if (pred.dep_ == "acl:relcl" or (pred.dep_ == "acl" and pred.i > head.i)) and head.pos_ in NOMINAL:
         return conjuncts(head) if pred.dep_ == "acl" else [head]
-    if pred.dep_ == "advcl" and {"Ger", "Part"} & set(pred.morph.get("VerbForm")):
+    if pred.dep_ == "advcl" and {"Ger", "Part", "Inf"} & set(pred.morph.get("VerbForm")):
         return subjects(head) if is_predicate(head) else []
     return []
 
@@ -238,6 +286,11 @@ def subjects(pred: Token) -> list[Token]:
 def is_name(token: Token) -> bool:
     """A proper noun, or a word the NER put in an entity span (the tagger may call a name a NOUN)."""
     return token.pos_ == "PROPN" or bool(token.ent_type_)
+
+
+def is_place(token: Token) -> bool:
+    """A name the NER calls a location (LOC, or GPE/LOC in OntoNotes pipelines)."""
+    return token.ent_type_ in ("LOC", "GPE")
 
 
 def name_first(described: Token, description: Token) -> tuple[Token, Token]:
@@ -254,19 +307,17 @@ def link_facts(subject: Token, nominal: Token, link: str) -> Iterator[Raw]:
         yield from relational_facts(subject, link, noun)
 
 
-def relational_facts(subject: Token, link: str, noun: Token, only_of: bool = False) -> Iterator[Raw]:
-    """(X, "link N prep", Z) for each prepositional modifier Z of N that is not part of a name.
+def relational_facts(subject: Token, link: str, noun: Token) -> Iterator[Raw]:
+    """(X, "link N of", Z) for each of-phrase or possessor Z of a noun N that is not part of a name.
 
-    A relational noun's complement is the fact ("X was the director of Y", "X has links with Y"), and
-    keeping it out of the argument keeps entities short and shared across passages. After a
-    preposition only of-phrases qualify ("born in the city of Z"): others would chain prepositions.
+    A relational noun's complement is the fact ("X was the director of Y", "X launched a series of
+    Z"): the of-phrase is left out of the argument (see :func:`noun_phrase`) and linked here.
     """
     word = noun.text if noun.pos_ == "PROPN" else noun.lower_
     for child in noun.children:
-        prep = case_text(child)
-        if child.dep_ == "nmod" and prep and (prep == "of" or not only_of) and not is_name_part(child):
+        if child.dep_ == "nmod" and case_text(child) == "of" and not is_name_part(child):
             for target in conjuncts(child):
-                yield subject, f"{link} {word} {prep}", target
+                yield subject, f"{link} {word} of", target
         elif child.dep_ == "nmod:poss" and child.pos_ != "PRON":
             yield subject, f"{link} {word} of", child
 
@@ -296,7 +347,7 @@ def verbal_facts(verb: Token) -> Iterator[Raw]:
                 if prep or any(t.pos_ in ("NUM", "PROPN") for t in child.subtree):
                     for target in conjuncts(resolve(child)):
                         yield subject, f"{pred} {prep}".strip(), target
-                        yield from relational_facts(subject, f"{pred} {prep}".strip(), target, only_of=True)
+                        yield from relational_facts(subject, f"{pred} {prep}".strip(), target)
             elif dep == "xcomp" and child.pos_ in NOMINAL and not has_child(child, {"cop"}):
                 yield from link_facts(subject, child, pred)
 
@@ -323,7 +374,8 @@ def appositive_facts(token: Token) -> Iterator[Raw]:
     for child in token.children:
         if child.dep_ != "appos" or child.pos_ not in NOMINAL:
             continue
-        yield from link_facts(*name_first(token, child), "is")
+        link = "is in" if is_place(token) and is_place(child) else "is"  # "Kettleby, Marrshire"
+        yield from link_facts(*name_first(token, child), link)
 
 
 def located_facts(name: Token) -> Iterator[Raw]:
@@ -358,4 +410,9 @@ def sentence_facts(sentence: Span) -> list[Fact]:
             continue  # arguments are noun phrases: a mis-parsed adjective or verb is not an entity
         seen.add(key)
         facts.append(Fact(noun_phrase(subject), predicate, noun_phrase(obj)))
+        for head in (subject, obj):
+            title = title_phrase(head)
+            if title is not None and (head.i, "is", title.head) not in seen:
+                seen.add((head.i, "is", title.head))
+                facts.append(Fact(noun_phrase(head), "is", title))
     return facts

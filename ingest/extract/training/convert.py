@@ -35,6 +35,7 @@ from spacy.tokens import Doc, DocBin, Span
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
+SHARED = REPO.parent / "shared" / "data"  # ../shared/data relative to the project root
 SPLITS = ("train", "dev", "test")
 LABELS = ("PER", "ORG", "LOC", "OTH")
 
@@ -272,8 +273,8 @@ def build_docs(vocab, sents, uner, n_sents, stats) -> list[Doc]:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--ud", type=Path, default=Path("/work/shared/data/ud-english-ewt"))
-    ap.add_argument("--uner", type=Path, default=Path("/work/shared/data/uner-english-ewt"))
+    ap.add_argument("--ud", type=Path, default=SHARED / "ud-english-ewt")
+    ap.add_argument("--uner", type=Path, default=SHARED / "uner-english-ewt")
     ap.add_argument("--out", type=Path, default=REPO / "build" / "spacy")
     ap.add_argument("--n-sents", type=int, default=10, help="sentences per Doc (within one UD document)")
     args = ap.parse_args(argv)

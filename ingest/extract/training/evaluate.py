@@ -42,6 +42,7 @@ from spacy.tokens import Doc
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
+SHARED = REPO.parent / "shared" / "data"  # ../shared/data relative to the project root
 sys.path.insert(0, str(HERE))
 import convert  # noqa: E402
 
@@ -169,8 +170,8 @@ def machine() -> str:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="data/models/en_hippo_ewt")
-    ap.add_argument("--ud", type=Path, default=Path("/work/shared/data/ud-english-ewt"))
-    ap.add_argument("--uner", type=Path, default=Path("/work/shared/data/uner-english-ewt"))
+    ap.add_argument("--ud", type=Path, default=SHARED / "ud-english-ewt")
+    ap.add_argument("--uner", type=Path, default=SHARED / "uner-english-ewt")
     ap.add_argument("--split", default="test", choices=("dev", "test"))
     ap.add_argument("--tokenization", default="predicted", choices=("predicted", "gold"),
                     help="which mode is reported in 'methods' (both are computed)")

@@ -21,6 +21,7 @@ import spacy
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
+SHARED = REPO.parent / "shared" / "data"  # ../shared/data relative to the project root
 sys.path.insert(0, str(HERE))
 from tokenizer_rules import customize_tokenizer  # noqa: E402
 
@@ -31,7 +32,10 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--src", type=Path, default=REPO / "build/spacy/model/model-best")
     ap.add_argument("--dest", type=Path, default=REPO / "data/models/en_hippo_ewt")
-    ap.add_argument("--license", type=Path, default=Path("/work/shared/data/ud-english-ewt/LICENSE.txt"))
+    ap.add_argument("--license", type=Path, default=SHARED / "ud-english-ewt" / "LICENSE.txt")
+    ap.add_argument("--ner-src", type=Path, default=REPO / "build/spacy/ner/model-best",
+                    help="stand-alone NER (ner_config.cfg) that replaces the pipeline's shared-tok2vec NER; "
+                    "skipped if the path does not exist")
     ap.add_argument("--train-seconds", type=float, default=None)
     ap.add_argument("--train-seconds-file", type=Path, default=REPO / "build/spacy/train_seconds")
     args = ap.parse_args(argv)
@@ -48,6 +52,15 @@ def main(argv=None):
         shutil.rmtree(p) if p.is_dir() else p.unlink()
 
     nlp = spacy.load(args.src)
+    if args.ner_src and args.ner_src.exists():
+        ner_nlp = spacy.load(args.ner_src)
+        nlp.remove_pipe("ner")
+        nlp.add_pipe("ner", source=ner_nlp)
+        perf = nlp.meta.setdefault("performance", {})
+        for k, v in ner_nlp.meta.get("performance", {}).items():
+            if k.startswith("ents_") or k == "ner_loss":
+                perf[k] = v
+        print(f"NER taken from {args.ner_src}")
     customize_tokenizer(nlp)
     nlp.meta.update({
         "name": "hippo_ewt",

@@ -1,0 +1,178 @@
+"""hippo with an LLM, end to end against the scripted endpoint: indexing, the fact filter, ask, and the key."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import hippo
+from hippo.cli.app import app
+from hippo.errors import LLMError
+from tests.conftest import DEMO
+from tests.llm.conftest import API_KEY, MODEL, llm_extra, provenance
+from tests.llm.server import ScriptedModel, error
+
+FILES = ["people/ada_lindqvist.md", "institutions/marren_observatory.md", "places/lake_imber.md",
+         "people/tomas_vey.md"]
+SCRIPT = {
+    "Ada Lindqvist": (["Ada Lindqvist", "1838", "Kettleby", "Lake Imber", "University of Coldbrook"],
+                      [["Ada Lindqvist", "was born in", "Kettleby"], ["Kettleby", "is on the shore of", "Lake Imber"],
+                       ["Ada Lindqvist", "studied at", "University of Coldbrook"]]),
+    "Marren Observatory": (["Marren Observatory", "Ada Lindqvist", "Henrik Aldous", "1871"],
+                           [["Ada Lindqvist", "founded", "Marren Observatory"],
+                            ["Henrik Aldous", "paid for", "Marren Observatory"]]),
+    "Lake Imber": (["Lake Imber", "River Ondrel", "Lanmere"],
+                   [["River Ondrel", "flows out of", "Lake Imber"], ["Lanmere", "stands on", "Lake Imber"]]),
+    "Tomas Vey": (["Tomas Vey", "Brackenmouth", "Marren Observatory"],
+                  [["Tomas Vey", "was born in", "Brackenmouth"], ["Tomas Vey", "directed", "Marren Observatory"]]),
+}
+SCRIPTED_FACTS = {tuple(t) for _, triples in SCRIPT.values() for t in triples}
+QUESTION = "In which village was the founder of the Marren Observatory born?"
+
+
+@pytest.fixture()
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    for name in FILES:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(DEMO / name, folder / name)
+    return folder
+
+
+@pytest.fixture()
+def model(server):
+    server.handler = ScriptedModel(SCRIPT)
+    return server.handler
+
+
+@pytest.fixture()
+def llm_env(server, monkeypatch):
+    monkeypatch.setenv("HIPPO_LLM_BASE_URL", server.base_url)
+    monkeypatch.setenv("HIPPO_LLM_MODEL", MODEL)
+    monkeypatch.setenv("HIPPO_LLM_API_KEY", API_KEY)
+
+
+def test_indexing_with_the_llm_stores_the_scripted_facts_and_reuses_the_cache(
+        server, model, corpus, tmp_path, offline_env):
+    store = tmp_path / "store"
+    with hippo.open(store, extractor="llm", extra=llm_extra(server)) as kg:
+        report = kg.index(corpus)
+        assert report.facts == len(SCRIPTED_FACTS) and not report.extraction_failures
+        assert report.llm_usage["requests"] == 2 * len(FILES) and report.llm_usage["cache_hits"] == 0
+        assert {(f.subject, f.predicate, f.object) for f in kg.facts()} == SCRIPTED_FACTS
+        assert kg.index(corpus).llm_usage.get("requests", 0) == 0  # unchanged files: nothing to extract
+    assert provenance(store) == {"llm"} and (store / "llm_cache.sqlite").exists()
+    asked = len(server.requests)
+    with hippo.open(store) as kg:  # a later run: the store remembers extractor and endpoint
+        kg.delete(str(corpus / FILES[0]))
+        again = kg.index(corpus)
+        assert again.documents_added == 1 and again.facts == 3
+        assert again.llm_usage == {"requests": 0, "cache_hits": 2, "retries": 0, "failures": 0,
+                                   "prompt_tokens": 0, "completion_tokens": 0}
+    assert len(server.requests) == asked
+
+
+def test_extraction_failures_are_reported_not_invented(server, corpus, tmp_path, offline_env):
+    model = ScriptedModel(SCRIPT)
+    server.handler = lambda body: (error(400, '{"error": "nope"}') if "Lake Imber\n" in
+                                   body["messages"][-1]["content"][:12] else model(body))
+    with hippo.open(tmp_path / "store", extractor="llm", extra=llm_extra(server)) as kg:
+        report = kg.index(corpus)
+        [failure] = report.extraction_failures
+        assert "extraction failed: named entities: the LLM endpoint" in failure.reason and "400" in failure.reason
+        assert ("River Ondrel", "flows out of", "Lake Imber") not in {(f.subject, f.predicate, f.object)
+                                                                      for f in kg.facts()}
+        assert report.passages == len(FILES)  # the passage itself is kept
+
+
+def kg_with_filter(server, tmp_path: Path, corpus: Path) -> hippo.KnowledgeGraph:
+    kg = hippo.open(tmp_path / "store", extractor="llm", fact_filter=True, extra=llm_extra(server))
+    kg.index(corpus)
+    return kg
+
+
+def test_fact_filter_keeps_what_the_llm_keeps(server, model, corpus, tmp_path, offline_env):
+    kept = ["Ada Lindqvist", "founded", "Marren Observatory"]
+    model.keep = lambda question, candidates: [["ada lindqvist", "founded", "Marren observatory"]]  # case differs
+    with kg_with_filter(server, tmp_path, corpus) as kg:
+        hits = kg.retrieve(QUESTION, k=3, method="hipporag")
+    [request] = [r for r in server.requests if r.task == "filter"]
+    candidates = json.loads(request.body["messages"][-1]["content"].split("Candidate facts: ")[1])["fact"]
+    assert len(candidates) == 5 and kept in candidates
+    assert hits and all(h.why.fallback is None for h in hits)
+    assert {f for h in hits for f in h.why.facts} == {" ".join(kept)}
+
+
+@pytest.mark.parametrize("keep", [lambda q, c: [], lambda q, c: [["Tomas Vey", "invented", "the telescope"]]],
+                         ids=["kept-none", "made-up-fact"])
+def test_fact_filter_keeping_nothing_falls_back_to_dense(server, model, corpus, tmp_path, offline_env, keep):
+    model.keep = keep
+    with kg_with_filter(server, tmp_path, corpus) as kg:
+        hits = kg.retrieve(QUESTION, k=3, method="hipporag")
+    assert hits and {h.why.fallback for h in hits} == {"dense: the fact filter kept no fact"}
+
+
+def test_fact_filter_failure_leaves_facts_unfiltered_and_says_so(server, model, corpus, tmp_path, offline_env):
+    with kg_with_filter(server, tmp_path, corpus) as kg:
+        server.handler = lambda body: error(400, '{"error": "filter refused"}')
+        hits = kg.retrieve(QUESTION, k=3, method="hipporag")
+    assert hits and all(h.why.fallback.startswith("facts unfiltered: the fact filter failed") for h in hits)
+    assert any(h.why.facts for h in hits)
+
+
+def test_fact_filter_is_off_by_default(server, model, corpus, tmp_path, offline_env):
+    with hippo.open(tmp_path / "store", extractor="llm", extra=llm_extra(server)) as kg:
+        kg.index(corpus)
+        hits = kg.retrieve(QUESTION, k=3, method="hipporag")
+    assert "filter" not in server.tasks()
+    assert hits and all(h.why.fallback is None for h in hits) and any(h.why.facts for h in hits)
+
+
+def test_cli_ask_answers_with_citations_in_llm_mode(server, model, corpus, tmp_path, llm_env):
+    model.answer = "Kettleby [3]. The observatory's founder, Ada Lindqvist [2], was born there [3]."
+    runner, store = CliRunner(), str(tmp_path / "store")
+    assert runner.invoke(app, ["index", str(corpus), "--store", store]).exit_code == 0
+    result = runner.invoke(app, ["ask", QUESTION, "-k", "3", "--store", store])
+    assert result.exit_code == 0, result.output
+    assert "A (llm): Kettleby [1]. The observatory's founder, Ada Lindqvist [2], was born there [1]." in result.output
+    [request] = [r for r in server.requests if r.task == "answer"]
+    prompt = request.body["messages"][-1]["content"]
+    assert prompt.startswith("[1] ") and "\n\n[3] " in prompt and prompt.endswith(f"Question: {QUESTION}")
+    answer = json.loads(runner.invoke(app, ["ask", QUESTION, "-k", "3", "--store", store, "--json"]).output)
+    assert answer["mode"] == "llm" and len(answer["sources"]) == 2
+    assert [s["passage_id"] for s in answer["sources"]] == [answer["hits"][2]["passage_id"],
+                                                           answer["hits"][1]["passage_id"]]
+    assert len([r for r in server.requests if r.task == "answer"]) == 1  # the second ask came from the cache
+
+
+def test_ask_without_an_llm_stays_extractive(corpus, tmp_path, offline_env):
+    with hippo.open(tmp_path / "store") as kg:
+        kg.index(corpus)
+        assert kg.llm() is None and kg.ask(QUESTION).mode == "extractive"
+
+
+def test_the_api_key_never_leaves_the_request_header(server, model, corpus, tmp_path, llm_env, caplog):
+    caplog.set_level(logging.DEBUG)
+    store = tmp_path / "store"
+    runner = CliRunner()
+    with hippo.open(store, extractor="llm", fact_filter=True) as kg:
+        kg.index(corpus)
+        kg.retrieve(QUESTION, method="hipporag")
+        kg.ask(QUESTION)
+        texts = [repr(kg.llm()), repr(kg.llm().config), str(kg.stats())]
+        server.handler = lambda body: error(401, f'{{"error": "invalid key {API_KEY}"}}')
+        with pytest.raises(LLMError) as caught:
+            kg.ask("Who paid for the dome of the observatory?")
+        texts.append(str(caught.value))
+    failed = runner.invoke(app, ["ask", "Which river flows out of Lake Imber?", "--store", str(store)])
+    assert failed.exit_code == 1 and "API key was refused" in failed.output
+    texts += [failed.output, caplog.text]
+    assert all(r.headers.get("Authorization") == f"Bearer {API_KEY}" for r in server.requests)
+    assert not [t for t in texts if API_KEY in t]
+    stored = [p for p in store.rglob("*") if p.is_file() and API_KEY.encode() in p.read_bytes()]
+    assert stored == []
