@@ -47,5 +47,26 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/twowiki.py
 	$(BIN)/python bench/incremental.py
 
+## make ui: the web UI on the demo store (indexed first; unchanged files are skipped) at http://127.0.0.1:8501
+ui: $(VENV)/.installed
+	$(BIN)/hippo index data/demo --store $(DEMO_STORE)
+	$(BIN)/hippo ui --store $(DEMO_STORE)
+
 clean:
 	rm -rf $(DEMO_STORE) .pytest_cache .ruff_cache build
+
+.PHONY: model model-eval
+
+## make model: retrain the bundled English pipeline data/models/en_hippo_ewt from UD + UNER English-EWT
+## (CPU, 1 thread, about 75 min on 2 cores; intermediate files in build/spacy/).
+model: $(VENV)/.installed
+	$(VENV)/bin/python ingest/extract/training/convert.py
+	start=$$(date +%s) && \
+	OMP_NUM_THREADS=1 $(VENV)/bin/python -m spacy train ingest/extract/training/config.cfg --output build/spacy/model && \
+	OMP_NUM_THREADS=1 $(VENV)/bin/python -m spacy train ingest/extract/training/ner_config.cfg --output build/spacy/ner && \
+	echo $$(( $$(date +%s) - start )) > build/spacy/train_seconds
+	$(VENV)/bin/python ingest/extract/training/package.py
+
+## make model-eval: score data/models/en_hippo_ewt on the EWT + UNER test splits (writes bench/results/model.json).
+model-eval: $(VENV)/.installed
+	$(VENV)/bin/python ingest/extract/training/evaluate.py

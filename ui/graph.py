@@ -1,0 +1,92 @@
+"""The graph picture: a bounded ``networkx`` subgraph drawn by vis-network, clickable, offline.
+
+vis-network (MIT/Apache-2.0) ships inside the package (``graph_component/``), and Streamlit
+serves that folder itself, so the picture needs no CDN or internet. Nodes are coloured by kind
+(entity, passage; the focused ones stand out) and sized by their degree in the whole graph;
+fact edges are labelled with their predicates, synonym edges dashed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import streamlit as st
+import streamlit.components.v1 as components
+
+__all__ = ["COLOURS", "graph_picture", "legend", "vis_data"]
+
+COMPONENT_DIR = Path(__file__).resolve().parent / "graph_component"
+_draw = components.declare_component("hippo_graph", path=str(COMPONENT_DIR))
+
+COLOURS = {"entity": "#1c83e1", "passage": "#ffa421", "focus": "#e4572e", "edge": "#9aa3ad", "mention": "#d5d9de"}
+"""Node and edge colours (close to Streamlit's ``:blue``, ``:orange`` and ``:red`` so the legend matches)."""
+LABEL_CHARS = 28
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def vis_data(graph: nx.Graph, focus: Collection[str] = ()) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The nodes and edges of ``graph`` as vis-network records.
+
+    ``focus`` names nodes drawn in the focus colour (the entity shown, or an answer's seeds and
+    top passages). Tooltips are plain text (vis-network does not parse them as HTML).
+    """
+    nodes = []
+    for node, data in graph.nodes(data=True):
+        kind = data.get("kind", "entity")
+        label = data.get("label") or str(node)
+        degree = int(data.get("degree", 1))
+        if kind == "passage":
+            tip = f"passage · {label}\n{_shorten(data.get('text', ''), 300)}"
+        else:
+            tip = f"entity · {label}" + (f" ({data['ner']})" if data.get("ner") else "") + f"\n{degree} link(s)"
+        nodes.append({
+            "id": node, "label": _shorten(label, LABEL_CHARS), "name": label, "title": tip, "value": max(degree, 1),
+            "kind": kind,
+            "shape": "square" if kind == "passage" else "dot",
+            "color": COLOURS["focus"] if node in focus else COLOURS.get(kind, COLOURS["entity"]),
+        })
+    edges = []
+    for a, b, data in graph.edges(data=True):
+        kind = data.get("kind", "fact")
+        predicates = data.get("predicates", "")
+        edge = {"from": a, "to": b, "value": float(data.get("weight", 1.0)), "title": predicates or kind}
+        if kind == "fact" and predicates:
+            edge["label"] = _shorten(predicates, 24)
+        if kind == "synonym":
+            edge["dashes"] = True
+        if kind == "mention":
+            edge["color"] = {"color": COLOURS["mention"]}
+            edge["value"] = 1.0
+        edges.append(edge)
+    return nodes, edges
+
+
+def graph_picture(graph: nx.Graph, *, key: str, focus: Collection[str] = (), height: int = 460) -> str | None:
+    """Draw ``graph``; return the id of a node the user has just clicked, else None.
+
+    A click is reported once: the component sends a fresh token with every click, and the last
+    token seen is kept in session state under ``key``.
+    """
+    nodes, edges = vis_data(graph, focus)
+    clicked = _draw(nodes=nodes, edges=edges, height=height, key=key, default=None)
+    seen_key = f"{key}-seen"
+    if not clicked or clicked == st.session_state.get(seen_key):
+        return None
+    st.session_state[seen_key] = clicked
+    return str(clicked.get("node"))
+
+
+def legend(graph: nx.Graph) -> str:
+    """A one-line markdown legend with the node and edge counts."""
+    kinds = nx.get_node_attributes(graph, "kind")
+    n_entities = sum(1 for k in kinds.values() if k == "entity")
+    return (f":blue[●] entity ({n_entities})  ·  :orange[■] passage ({len(kinds) - n_entities})  ·  "
+            f":red[●] focus  ·  {graph.number_of_edges()} edge(s); size = degree, dashed = synonym; "
+            "click a node to open it")
