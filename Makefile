@@ -58,12 +58,11 @@ clean:
 .PHONY: model model-eval
 
 ## make model: retrain the bundled English pipeline data/models/en_hippo_ewt from UD + UNER English-EWT
-## (CPU, 1 thread, about 75 min on 2 cores; intermediate files in build/spacy/).
+## (CPU, 1 thread, about 45 min on 2 cores; intermediate files in build/spacy/).
 model: $(VENV)/.installed
 	$(VENV)/bin/python ingest/extract/training/convert.py
 	start=$$(date +%s) && \
 	OMP_NUM_THREADS=1 $(VENV)/bin/python -m spacy train ingest/extract/training/config.cfg --output build/spacy/model && \
-	OMP_NUM_THREADS=1 $(VENV)/bin/python -m spacy train ingest/extract/training/ner_config.cfg --output build/spacy/ner && \
 	echo $$(( $$(date +%s) - start )) > build/spacy/train_seconds
 	$(VENV)/bin/python ingest/extract/training/package.py
 

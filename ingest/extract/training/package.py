@@ -33,9 +33,8 @@ def main(argv=None):
     ap.add_argument("--src", type=Path, default=REPO / "build/spacy/model/model-best")
     ap.add_argument("--dest", type=Path, default=REPO / "data/models/en_hippo_ewt")
     ap.add_argument("--license", type=Path, default=SHARED / "ud-english-ewt" / "LICENSE.txt")
-    ap.add_argument("--ner-src", type=Path, default=REPO / "build/spacy/ner/model-best",
-                    help="stand-alone NER (ner_config.cfg) that replaces the pipeline's shared-tok2vec NER; "
-                    "skipped if the path does not exist")
+    ap.add_argument("--ner-src", type=Path, default=None,
+                    help="optional: a pipeline whose 'ner' replaces the trained one (e.g. a stand-alone NER)")
     ap.add_argument("--train-seconds", type=float, default=None)
     ap.add_argument("--train-seconds-file", type=Path, default=REPO / "build/spacy/train_seconds")
     args = ap.parse_args(argv)
@@ -81,7 +80,7 @@ def main(argv=None):
     if secs is not None:
         nlp.meta.setdefault("hippo", {})["train_seconds"] = round(secs)
     nlp.to_disk(dest)
-    shutil.copy2(args.license, dest / "LICENSE")
+    shutil.copyfile(args.license, dest / "LICENSE")
 
     size = sum(p.stat().st_size for p in dest.rglob("*") if p.is_file())
     print(f"packaged {args.src} -> {dest} ({size / 1e6:.1f} MB)")

@@ -15,9 +15,10 @@ gold tokenization of the EWT *train* split (dev/test were not used to pick them)
 * a trailing hyphen glued to a word is split off (``book-`` -> ``book -``).
 
 The changed tokenizer settings are serialized with the pipeline, so loading the model does not
-need this module. It's applied at training time through ``[initialize.before_init]`` (config
-``@callbacks = "hippo.ewt_tokenizer.v1"``, needs ``--code`` pointing at this file) and again by
-``package.py`` (idempotent).
+need this module. ``package.py`` applies them to the trained pipeline (idempotent). To use them
+during training too, set ``[initialize.before_init] @callbacks = "hippo.ewt_tokenizer.v1"`` and
+pass ``--code ingest/extract/training/tokenizer_rules.py`` (not done for the shipped model).
+On the EWT test split they raise the tokenizer's word F1 from 0.974 to 0.989.
 """
 
 from __future__ import annotations
