@@ -23,7 +23,7 @@ matcher.py). Implemented variant, as in CaRB's default command line:
   All extractions have confidence 1, so CaRB's PR curve has one point: P, R and F1 reported are
   that point (CaRB's "optimal" point); the AUC is not meaningful and not reported.
 
-Writes bench/results/carb-dev.json (the one results shape) and bench/results/carb-dev.md.
+Writes bench/results/carb.json (the one results shape; the split is in its "split" field) and carb.md.
 
 Usage: python bench/carb.py [--model NAME_OR_DIR] [--limit N] [--dump FILE]
 """
@@ -170,11 +170,13 @@ def carb_score(gold: dict[str, list[Tuple]], predicted: dict[str, list[Tuple]]) 
 
 def model_name(model: str) -> str:
     """Pipeline name and version from its meta.json when it is a folder, else the name given."""
-    meta = Path(model) / "meta.json"
-    if meta.exists():
-        data = json.loads(meta.read_text())
-        return f"{data.get('lang', '')}_{data.get('name', '')}-{data.get('version', '')} ({model})"
-    return model
+    folder = Path(model).resolve()
+    meta = folder / "meta.json"
+    if not meta.exists():
+        return model
+    data = json.loads(meta.read_text())
+    where = folder.relative_to(ROOT) if folder.is_relative_to(ROOT) else folder
+    return f"{data.get('lang', '')}_{data.get('name', '')}-{data.get('version', '')} ({where})"
 
 
 def main() -> int:
@@ -193,11 +195,13 @@ def main() -> int:
         sentences = sentences[: args.limit]
     gold_all = read_gold(DATA / "dev.tsv")
     gold = {sentence_key(s): gold_all.get(sentence_key(s), []) for s in sentences}
-    extractor = SpacyExtractor(args.model)
+    extractor = SpacyExtractor(args.model, keep_pronouns=True)
     extractor.extract(sentences[:8])  # load the pipeline outside the timing
-    started = time.perf_counter()
-    extractions = extractor.extract(sentences)
-    seconds = time.perf_counter() - started
+    seconds = float("inf")
+    for _ in range(2):  # best of two: the machine is shared, the slower run measures the neighbours
+        started = time.perf_counter()
+        extractions = extractor.extract(sentences)
+        seconds = min(seconds, time.perf_counter() - started)
     words = sum(len(s.split()) for s in sentences)
     predicted = {sentence_key(s): [Tuple(t.predicate, [t.subject, t.object]) for t in e.triples]
                  for s, e in zip(sentences, extractions)}
@@ -212,7 +216,7 @@ def main() -> int:
              "model": model_name(args.model), "machine": machine_info()}
     notes = ("CaRB scorer: binary_linient_tuple_match (stricter linient match), many-to-one recall, greedy "
              "one-to-one precision, one confidence threshold; see bench/carb.py.")
-    path = write_results(RESULTS, "carb-dev", {"spacy": scores}, facts, notes)
+    path = write_results(RESULTS, "carb", {"spacy": scores}, {"split": "dev", **facts}, notes)
     print(f"wrote {path}")
     return 0
 

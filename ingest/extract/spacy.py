@@ -4,7 +4,8 @@ Runs a spaCy pipeline that predicts Universal Dependencies parses, UPOS tags, le
 named entities (by default the bundled ``data/models/en_hippo_ewt``, trained on UD
 English-EWT with PER/ORG/LOC/OTH entities; any installed spaCy pipeline name or folder works
 through ``Settings.extra["spacy_model"]``), then reads facts off each sentence with the
-dependency rules of :mod:`hippo.ingest.extract.spacy_rules`. No network, no LLM.
+dependency rules of :mod:`hippo.ingest.extract.spacy_rules`. No network, no LLM. Lemmas (and
+XPOS tags, when a morphologizer gives UPOS) are not computed: the rules never read them.
 
 Each line of a passage is parsed on its own, so a title line never fuses with the first
 sentence. Entities are the fact arguments plus the named-entity spans; an entity keeps the
@@ -24,7 +25,8 @@ beyond the pronoun class:
 
 A fact whose subject or object is (or is possessed by, as in "his father") a pronoun that
 the rule cannot resolve is dropped; a resolved one takes the referent's display and label
-("his father" -> "Ada Lindqvist's father").
+("his father" -> "Ada Lindqvist's father"). A possessive inside a name is left as written
+("My Classical Way" is a title, not a pronoun).
 """
 
 from __future__ import annotations
@@ -73,9 +75,10 @@ class SpacyExtractor:
 
     name = "spacy"
 
-    def __init__(self, model: str | Path | None = None, batch_size: int = 64) -> None:
+    def __init__(self, model: str | Path | None = None, batch_size: int = 64, *, keep_pronouns: bool = False) -> None:
         self.model = str(model) if model else str(DEFAULT_MODEL)
         self.batch_size = batch_size
+        self.keep_pronouns = keep_pronouns  # sentence-level OpenIE scoring (CaRB) keeps "He", "It" as arguments
 
     @property
     def nlp(self) -> Language:
@@ -98,7 +101,7 @@ class SpacyExtractor:
             owners.extend([index] * len(text_lines))
         docs = nlp.pipe(lines, batch_size=self.batch_size, disable=unused_components(nlp))
         for index, passage_docs in _group(docs, owners):
-            results[index] = passage_extraction(passage_docs)
+            results[index] = passage_extraction(passage_docs, keep_pronouns=self.keep_pronouns)
         return [result if result is not None else Extraction() for result in results]
 
 
@@ -171,8 +174,12 @@ class _Passage:
         return None
 
 
-def passage_extraction(docs: list[Doc]) -> Extraction:
-    """Entities and facts of one passage (its lines parsed as ``docs``), pronouns resolved."""
+def passage_extraction(docs: list[Doc], *, keep_pronouns: bool = False) -> Extraction:
+    """Entities and facts of one passage (its lines parsed as ``docs``), pronouns resolved.
+
+    With ``keep_pronouns`` an unresolved pronoun stays as the argument instead of dropping the fact:
+    right for scoring isolated sentences (CaRB), wrong for a graph, where "he" would join strangers.
+    """
     facts = [(line, fact) for line, doc in enumerate(docs) for sent in doc.sents for fact in sentence_facts(sent)]
     passage = _Passage(docs)
     for line, doc in enumerate(docs):
@@ -189,9 +196,10 @@ def passage_extraction(docs: list[Doc]) -> Extraction:
     covered: set[tuple[int, int]] = set()  # (line, token) of every token of a kept argument
     heads: set[tuple[int, int]] = set()  # (line, token) of every kept argument's head
     for line, fact in facts:
-        subject = resolve_arg(passage, line, fact.subject)
-        obj = resolve_arg(passage, line, fact.object, subject) if subject is not None else None
-        if subject is None or obj is None or normalize_name(subject.display) == normalize_name(obj.display):
+        subject = resolve_arg(passage, line, fact.subject, keep_pronouns=keep_pronouns)
+        obj = (resolve_arg(passage, line, fact.object, subject, keep_pronouns=keep_pronouns)
+               if subject is not None else None)
+        if subject is None or obj is None or not _distinct_names(subject, obj):
             continue
         _add_entity(entities, subject)
         _add_entity(entities, obj)
@@ -203,6 +211,12 @@ def passage_extraction(docs: list[Doc]) -> Extraction:
             if not _inside_argument(covered, heads, line, ent):
                 _add_entity(entities, Mention(ent.text, ent.label_))
     return Extraction(entities=tuple(entities.values()), triples=tuple(triples))
+
+
+def _distinct_names(subject: Mention, obj: Mention) -> bool:
+    """Both arguments name something ("#" does not), and not the same thing."""
+    subject_name, obj_name = normalize_name(subject.display), normalize_name(obj.display)
+    return bool(subject_name) and bool(obj_name) and subject_name != obj_name
 
 
 def _inside_argument(covered: set[tuple[int, int]], heads: set[tuple[int, int]], line: int, ent: Span) -> bool:
@@ -236,7 +250,8 @@ def arg_label(doc: Doc, arg: Arg) -> str | None:
     return None
 
 
-def resolve_arg(passage: _Passage, line: int, arg: Arg, subject: Mention | None = None) -> Mention | None:
+def resolve_arg(passage: _Passage, line: int, arg: Arg, subject: Mention | None = None, *,
+                keep_pronouns: bool = False) -> Mention | None:
     """The argument as a mention, with pronouns (as head or possessor) replaced by their referent.
 
     ``subject`` is given for an object argument (see :meth:`_Passage.referent`).
@@ -245,17 +260,26 @@ def resolve_arg(passage: _Passage, line: int, arg: Arg, subject: Mention | None 
     head = doc[arg.head]
     if head.pos_ == "PRON":
         referent = passage.referent(head, line, subject)
+        if referent is None and keep_pronouns:
+            return Mention(render(doc, arg), None)
         return Mention(*referent) if referent else None
     substitutions: dict[int, str] = {}
     for i in arg.tokens:
         token = doc[i]
-        if token.pos_ == "PRON" and token.dep_ == "nmod:poss":
+        if token.pos_ == "PRON" and token.dep_ == "nmod:poss" and not _in_name(token):
             referent = passage.referent(token, line)
+            if referent is None and keep_pronouns:
+                continue
             if referent is None:
                 return None
             substitutions[i] = referent[0] + "'s"
     display = render(doc, arg, substitutions)
     return Mention(display, arg_label(doc, arg)) if display else None
+
+
+def _in_name(possessive: Token) -> bool:
+    """"My Classical Way", "Our Lady of Lourdes": a first/second-person possessive in a name is a word of it."""
+    return possessive.lower_ in {"my", "our", "your"} and possessive.head.pos_ == "PROPN"
 
 
 def render(doc: Doc, arg: Arg, substitutions: dict[int, str] | None = None) -> str:

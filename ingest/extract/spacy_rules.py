@@ -54,6 +54,7 @@ VERBAL_ONLY = {"obj", "iobj", "aux:pass", "compound:prt", "nsubj:pass"}
 SUBJECTS = {"nsubj", "nsubj:pass", "nsubj:outer"}
 NEGATIONS = {"not": "not", "n't": "not", "never": "never"}
 NOMINAL = {"NOUN", "PROPN", "NUM", "PRON", "X", "SYM"}
+PLACE_PREPOSITIONS = {"in", "at", "near", "inside", "outside", "within"}
 RELATIVE_PRONOUNS = {"who", "whom", "which", "that"}
 # children that stay inside a noun phrase, with their whole subtree
 PHRASE_KEEP = {"det", "det:predet", "compound", "flat", "fixed", "amod", "nummod", "nmod:poss", "nmod:unmarked",
@@ -84,9 +85,9 @@ class Fact:
 
 
 def is_name_part(nmod: Token) -> bool:
-    """An of-phrase inside a proper name ("University of Coldbrook"), as opposed to a relation."""
+    """An of-phrase inside a proper name ("University of Coldbrook", "Fire of 1897"), not a relation."""
     cases = [c.lower_ for c in nmod.children if c.dep_ == "case"]
-    return cases == ["of"] and nmod.head.pos_ == "PROPN" and nmod.pos_ == "PROPN" and nmod.i > nmod.head.i
+    return cases == ["of"] and nmod.head.pos_ == "PROPN" and nmod.pos_ in ("PROPN", "NUM") and nmod.i > nmod.head.i
 
 
 def keeps_modifier(nmod: Token) -> bool:
@@ -134,22 +135,30 @@ def split_title(head: Token, tokens: list[int]) -> tuple[list[int], list[int]]:
     name = entity_range(head)
     if not name or head.ent_type_ not in PERSON_LABELS or tokens[0] >= name.start:
         return tokens, []
-    title = [i for i in tokens if i < name.start]
-    doc = head.doc
-    if title[-1] != name.start - 1 or not any(doc[i].pos_ in ("NOUN", "PROPN") for i in title):
+    doc, kept = head.doc, set(tokens)
+    start = name.start
+    while start - 1 in kept and doc[start - 1].pos_ != "PUNCT":
+        start -= 1  # the title is the unbroken run of words right before the name
+    title = list(range(start, name.start))
+    if not any(doc[i].pos_ in ("NOUN", "PROPN") for i in title):
         return tokens, []  # "the young Ada Lindqvist" keeps its words: no title to state
     return [i for i in tokens if i >= name.start], title
 
 
-def phrase_tokens(head: Token) -> list[int]:
-    """Sorted doc indices of the noun phrase headed by ``head`` (see :func:`noun_phrase`)."""
+def phrase_tokens(head: Token, nested: bool = False) -> list[int]:
+    """Sorted doc indices of the noun phrase headed by ``head`` (see :func:`noun_phrase`).
+
+    A kept prepositional modifier is itself cut to its noun phrase, without further modifiers
+    (``nested``): "a feud with Jillian Hall", not a chain of every attached phrase.
+    """
     keep = {head.i}
     keep.update(i for i in entity_range(head) if head.left_edge.i <= i <= head.right_edge.i)
     for child in head.children:
-        if child.dep_ in PHRASE_KEEP or (child.dep_ == "nmod" and (is_name_part(child) or keeps_modifier(child))):
+        if child.dep_ in PHRASE_KEEP:
             keep.update(t.i for t in child.subtree if t.dep_ not in ("punct", "cc") or t.text in PHRASE_INNER_PUNCT)
-            if child.dep_ == "nmod":
-                keep.update(t.i for t in child.subtree if t.dep_ == "case")
+        elif child.dep_ == "nmod" and (is_name_part(child) or (not nested and keeps_modifier(child))):
+            keep.update(phrase_tokens(child, nested=True))
+            keep.update(t.i for c in child.children if c.dep_ == "case" for t in (c, *c.children) if t.dep_ != "punct")
     low, high = min(keep), max(keep)
     keep.update(c.i for c in head.children if c.dep_ == "punct" and c.text in PHRASE_INNER_PUNCT and low < c.i < high)
     return _trim(head.doc, sorted(keep), head.i)
@@ -177,6 +186,7 @@ def conjuncts(token: Token) -> list[Token]:
 
 
 def has_child(token: Token, deps: set[str]) -> bool:
+    """Whether ``token`` has a dependent with one of these relations."""
     return any(c.dep_ in deps for c in token.children)
 
 
@@ -185,7 +195,7 @@ def case_text(token: Token) -> str:
     words = []
     for child in token.children:
         if child.dep_ == "case" and child.i < token.i:
-            words.extend(t.lower_ for t in child.subtree)
+            words.extend(t.lower_ for t in [child, *child.children] if t is child or t.dep_ == "fixed")
     return " ".join(words)
 
 
@@ -201,10 +211,19 @@ def negation(token: Token) -> str | None:
 
 
 def verb_text(verb: Token) -> str:
-    """The verb as written, with its particle and negation: "set up", "not attend"."""
-    words = [verb.lower_] + [c.lower_ for c in verb.children if c.dep_ == "compound:prt"]
+    """The verb as written, with its auxiliaries, particle and negation: "was set up", "did not attend".
+
+    Auxiliaries stay because they carry tense and voice ("was founded by" is not "founded"), and the
+    fact text is embedded and shown as a readable clause; infinitive "to" belongs to the controller.
+    """
+    auxiliaries = [c for c in verb.children if c.dep_ in ("aux", "aux:pass") and c.lower_ != "to" and c.i < verb.i]
+    words = [t.lower_ for t in auxiliaries]
     neg = negation(verb)
-    return " ".join([neg, *words] if neg else words)
+    if neg:
+        words.insert(min(1, len(words)), neg)
+    words.append(verb.lower_)
+    words.extend(c.lower_ for c in verb.children if c.dep_ == "compound:prt")
+    return " ".join(words)
 
 
 def controller(verb: Token) -> Token | None:
@@ -260,6 +279,20 @@ def resolve(token: Token) -> Token:
     return relative_antecedent(token) or token
 
 
+def described(nominal: Token) -> list[Token]:
+    """What a descriptive nominal describes, so that its participle modifiers are about that.
+
+    "X is a 1916 film directed by Y" and "X, a film directed by Y, ..." are about X: the facts of
+    "directed by Y" get X as subject, not the generic "film" (the commonest pattern of encyclopedic
+    text). Only copular predicates and appositions qualify.
+    """
+    if has_child(nominal, {"cop"}):
+        return [resolve(c) for c in nominal.children if c.dep_ in SUBJECTS]
+    if nominal.dep_ == "appos" and nominal.head.pos_ in NOMINAL:
+        return [nominal.head]
+    return []
+
+
 def subjects(pred: Token) -> list[Token]:
     """Who or what the clause headed by ``pred`` is about, written or inherited."""
     own = [resolve(c) for c in pred.children if c.dep_ in SUBJECTS]
@@ -274,7 +307,9 @@ def subjects(pred: Token) -> list[Token]:
         objects = [c for c in head.children if c.dep_ == "obj"]
         return conjuncts(objects[0]) if objects else subjects(head)
     if (pred.dep_ == "acl:relcl" or (pred.dep_ == "acl" and pred.i > head.i)) and head.pos_ in NOMINAL:
-        return conjuncts(head) if pred.dep_ == "acl" else [head]
+        if pred.dep_ == "acl":
+            return described(head) or conjuncts(head)
+        return [head]
     if pred.dep_ == "advcl" and {"Ger", "Part", "Inf"} & set(pred.morph.get("VerbForm")):
         return subjects(head) if is_predicate(head) else []
     return []
@@ -340,14 +375,18 @@ def verbal_facts(verb: Token) -> Iterator[Raw]:
             dep = child.dep_
             if dep == "obj":
                 for target in conjuncts(resolve(child)):
-                    yield subject, pred, target
-                    yield from relational_facts(subject, pred, target)
+                    rel = list(relational_facts(subject, pred, target))
+                    if not rel:
+                        yield subject, pred, target
+                    yield from rel
             elif dep.startswith("obl"):
                 prep = case_text(child)
                 if prep or any(t.pos_ in ("NUM", "PROPN") for t in child.subtree):
                     for target in conjuncts(resolve(child)):
-                        yield subject, f"{pred} {prep}".strip(), target
-                        yield from relational_facts(subject, f"{pred} {prep}".strip(), target)
+                        rel = list(relational_facts(subject, f"{pred} {prep}".strip(), target))
+                        if not rel:
+                            yield subject, f"{pred} {prep}".strip(), target
+                        yield from rel
             elif dep == "xcomp" and child.pos_ in NOMINAL and not has_child(child, {"cop"}):
                 yield from link_facts(subject, child, pred)
 
@@ -362,11 +401,12 @@ def copular_facts(nominal: Token) -> Iterator[Raw]:
                 yield subject, f"{link} {prep}", target
         elif nominal.pos_ in NOMINAL:
             yield from link_facts(*name_first(subject, nominal), link)
-        for child in nominal.children:
-            if child.dep_.startswith("obl") and case_text(child):
-                for target in conjuncts(resolve(child)):
-                    adjective = "" if nominal.pos_ == "ADJ" else f" {nominal.lower_}"
-                    yield subject, f"{link}{adjective} {case_text(child)}", target
+        elif nominal.pos_ == "ADJ":
+            # "is famous for Z"; a noun's obliques are adjuncts of the clause ("was a telescope for years")
+            for child in nominal.children:
+                if child.dep_.startswith("obl") and case_text(child):
+                    for target in conjuncts(resolve(child)):
+                        yield subject, f"{link} {case_text(child)}", target
 
 
 def appositive_facts(token: Token) -> Iterator[Raw]:
@@ -381,13 +421,32 @@ def appositive_facts(token: Token) -> Iterator[Raw]:
 def located_facts(name: Token) -> Iterator[Raw]:
     """"the Academy Building in downtown Milwaukee": (the Academy Building, "is in", downtown Milwaukee).
 
-    Only for proper names, whose prepositional modifiers state a fact about one identified thing.
+    Only between names (one identified thing about another) and for prepositions of place: "Tomas
+    Vey on 3 August" or "Comet Vey with the refractor" are attachments of the clause, not facts.
     """
     for child in name.children:
         prep = case_text(child)
-        if child.dep_ == "nmod" and prep and prep != "of":
+        if child.dep_ == "nmod" and prep in PLACE_PREPOSITIONS and is_name(child):
             for target in conjuncts(child):
                 yield name, f"is {prep}", target
+
+
+def named(token: Token) -> Token:
+    """The name a common noun is in apposition with ("the astronomer (,) Ada Lindqvist" -> Ada Lindqvist).
+
+    The name is what the graph can link across passages; the apposition itself still gives
+    (name, "is", the astronomer).
+    """
+    if is_name(token):
+        return token
+    return next((c for c in token.children if c.dep_ == "appos" and is_name(c) and c.pos_ in NOMINAL), token)
+
+
+def _named_fact(fact: Raw) -> Raw:
+    """The fact with each argument :func:`named`, unless that makes it about one thing twice."""
+    subject, predicate, obj = fact
+    named_subject, named_obj = named(subject), named(obj)
+    return fact if named_subject.i == named_obj.i else (named_subject, predicate, named_obj)
 
 
 def sentence_facts(sentence: Span) -> list[Fact]:
@@ -404,7 +463,7 @@ def sentence_facts(sentence: Span) -> list[Fact]:
             raw.extend(located_facts(token))
     facts: list[Fact] = []
     seen: set[tuple[int, str, int]] = set()
-    for subject, predicate, obj in raw:
+    for subject, predicate, obj in map(_named_fact, raw):
         key = (subject.i, predicate, obj.i)
         if key in seen or subject.i == obj.i or not {subject.pos_, obj.pos_} <= NOMINAL:
             continue  # arguments are noun phrases: a mis-parsed adjective or verb is not an entity
