@@ -47,6 +47,12 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/twowiki.py
 	$(BIN)/python bench/incremental.py
 
+## make bench-locomo: session and turn retrieval on the 10 LoCoMo conversations, every method incl. memgas
+## (writes bench/results/locomo.json and .md; about 20 min on 2 cores).
+.PHONY: bench-locomo
+bench-locomo: $(VENV)/.installed
+	$(BIN)/python bench/locomo.py --fresh
+
 ## make ui: the web UI on the demo store (indexed first; unchanged files are skipped) at http://127.0.0.1:8501
 ui: $(VENV)/.installed
 	$(BIN)/hippo index data/demo --store $(DEMO_STORE)

@@ -7,7 +7,11 @@ Reads ../shared/data/2wikimultihopqa (6,119 passages, one per record, "title\\nt
 - Indexing throughput, index time by stage, and per-query latency p50/p95 of each method.
 Writes bench/results/2wiki.json (the one results shape) and bench/results/2wiki.md.
 
-Usage: python bench/twowiki.py [--methods dense,bm25] [--store DIR] [--limit N]
+Usage: python bench/twowiki.py [--methods "dense;bm25;hipporag:passage_node_weight=0.2"] [--store DIR] [--limit N]
+                              [--reuse] [--set NAME]
+When a method is ``comorag``, ComoRAG's layers are built (or brought up to date) first and their cost is
+recorded under ``layers``. ``--set`` names the results file (default ``2wiki``), so a partial run can be
+written beside the full one (e.g. ``--reuse --methods "hipporag;comorag" --set 2wiki-comorag``).
 """
 
 from __future__ import annotations
@@ -39,6 +43,16 @@ def load_questions(titles: set[str]) -> tuple[list[dict], list[dict]]:
     all_gold = [{"question": r["question"], "gold": set(r["ground_truth"])}
                 for r in json.loads((DATA / "fast-graphrag-101" / "results_vdb_2wikimultihopqa_101.json").read_text())]
     return recall, all_gold
+
+
+def parse_spec(spec: str) -> tuple[str, dict]:
+    """``"hipporag:passage_node_weight=0.2,damping=0.7"`` -> ("hipporag", {...}): a method with setting overrides."""
+    name, _, rest = spec.partition(":")
+    overrides = {}
+    for pair in filter(None, rest.split(",")):
+        key, _, value = pair.partition("=")
+        overrides[key] = json.loads(value.lower() if value in ("True", "False") else value)
+    return name, overrides
 
 
 def run_method(kg: hippo.KnowledgeGraph, method: str, recall_qs: list[dict], all_gold_qs: list[dict]) -> dict:
@@ -81,10 +95,14 @@ def pagerank_ms(kg: hippo.KnowledgeGraph, questions: list[str]) -> list[float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--methods", default=",".join(sorted(METHODS)), help="comma-separated method names")
+    parser.add_argument("--methods", default=";".join(sorted(METHODS)),
+                        help="';'-separated methods, each optionally with setting overrides: 'hipporag:damping=0.7'")
     parser.add_argument("--store", default=str(ROOT / "build" / "bench" / "2wiki"), help="scratch store folder")
     parser.add_argument("--limit", type=int, default=0, help="only the first N recall questions (quick runs)")
     parser.add_argument("--extractor", default="spacy", help="fact extractor used at indexing")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep an existing store at --store (only new or changed records are indexed)")
+    parser.add_argument("--set", default="2wiki", help="results name: bench/results/<set>.json and .md")
     args = parser.parse_args()
     if not DATA.exists():
         print(f"2WikiMultihopQA data not found at {DATA}; it lives in ../shared/data.", file=sys.stderr)
@@ -94,11 +112,22 @@ def main() -> int:
     recall_qs, all_gold_qs = load_questions(titles)
     if args.limit:
         recall_qs = recall_qs[: args.limit]
-    shutil.rmtree(args.store, ignore_errors=True)
+    if not args.reuse:
+        shutil.rmtree(args.store, ignore_errors=True)
     with hippo.open(args.store, extractor=args.extractor) as kg:
         report = kg.index(corpus_path)
+        layers = None
+        if any(parse_spec(spec)[0] == "comorag" for spec in args.methods.split(";")):
+            built = kg.cluster()
+            layers = {"seconds": round(built.seconds, 1), "semantic": built.semantic, "fitted": built.fitted,
+                      "clusters_per_level": built.clusters_per_level,
+                      "stage_seconds": {k: round(v, 1) for k, v in built.stage_seconds.items()}}
         counts = kg.stats()["counts"]
-        methods = {m: run_method(kg, m, recall_qs, all_gold_qs) for m in args.methods.split(",")}
+        methods = {}
+        for spec in args.methods.split(";"):
+            name, overrides = parse_spec(spec)
+            with hippo.open(args.store, **overrides) as variant:
+                methods[spec] = run_method(variant, name, recall_qs, all_gold_qs)
         if "hipporag" in methods:
             ppr = pagerank_ms(kg, [q["question"] for q in recall_qs[:200]])
             methods["hipporag"]["pagerank_ms_p50"] = round(percentile_ms(ppr, 50), 2)
@@ -117,7 +146,9 @@ def main() -> int:
                   **{f"edges_{k}": v for k, v in edges.items()}},
         "embed_model": settings["embed_model"], "extractor": settings["extractor"], "machine": machine_info(),
     }
-    path = write_results(RESULTS, "2wiki", methods, facts,
+    if layers is not None:
+        facts["layers"] = layers
+    path = write_results(RESULTS, args.set, methods, facts,
                          notes="Recall@k on questions whose every evidence subject is a corpus title; "
                                "all_gold@8 on fast-graphrag's 101 questions. Produced by `make bench`.")
     print(path.with_suffix(".md").read_text())

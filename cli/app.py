@@ -14,7 +14,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 import hippo
-from hippo.cli.render import print_answer, print_entity, print_hits, print_json, print_path, print_report, shorten
+from hippo.cli.render import (
+    print_answer,
+    print_entity,
+    print_hits,
+    print_json,
+    print_layers,
+    print_path,
+    print_probe,
+    print_report,
+    shorten,
+)
 from hippo.ui.launch import DEFAULT_HOST, DEFAULT_PORT
 
 app = typer.Typer(help="hippo: knowledge-graph retrieval over your own documents.", no_args_is_help=True,
@@ -103,13 +113,33 @@ def retrieve(
     json: JsonOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Rank the passages that best answer QUERY (methods: dense, bm25, hipporag)."""
+    """Rank the passages that best answer QUERY (methods: dense, bm25, hipporag, memgas, comorag)."""
     with _open(store) as kg:
         hits = kg.retrieve(query, k=k, method=method)
     if json:
         print_json(out, [h.to_dict() for h in hits])
     else:
         print_hits(out, hits)
+
+
+@app.command()
+@handle_errors
+def sessions(
+    query: Annotated[str, typer.Argument(help="The question or search text.")],
+    k: Annotated[int, typer.Option("-k", "--top-k", help="Number of sessions.")] = 5,
+    store: StoreOpt = ".hippo",
+    json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Rank conversation sessions (documents) for QUERY by MemGAS's walk over memory units."""
+    with _open(store) as kg:
+        ranked = kg.sessions(query, k=k)
+    if json:
+        print_json(out, [{"id": d.id, "title": d.title, "source": d.source, "timestamp": d.timestamp, "score": score}
+                         for d, score in ranked])
+        return
+    for rank, (d, score) in enumerate(ranked, start=1):
+        out.print(f"{rank:>2}  {score:.4f}  {d.title}  [dim]{d.id}[/dim]", highlight=False)
 
 
 @app.command()
@@ -290,6 +320,41 @@ def ui(
     from hippo.ui.launch import serve
 
     raise typer.Exit(serve(store, port=port, host=host, embed_model=embed_model, debug=debug))
+
+
+@app.command()
+@handle_errors
+def cluster(
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Rebuild both layers even when nothing changed.")] = False,
+    store: StoreOpt = ".hippo",
+    json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Build or update ComoRAG's layers: semantic clusters (GMM) and episodic windows, with their cost."""
+    with _open(store) as kg:
+        report = kg.cluster(rebuild=rebuild)
+    if json:
+        print_json(out, report.to_dict())
+    else:
+        print_layers(out, report)
+
+
+@app.command()
+@handle_errors
+def probe(
+    query: Annotated[str, typer.Argument(help="The question.")],
+    k: TopKOpt = 5,
+    store: StoreOpt = ".hippo",
+    json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Retrieve with ComoRAG's probing loop and show its trace: probes, new passages, why it stopped."""
+    with _open(store) as kg:
+        result = kg.probe(query, k=k)
+    if json:
+        print_json(out, result.to_dict())
+    else:
+        print_probe(out, result)
 
 
 def main() -> None:

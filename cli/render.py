@@ -17,7 +17,7 @@ SKIPS_SHOWN_PER_REASON = 10
 
 __all__ = [
     "print_entity",
-    "print_path","print_answer", "print_hits", "print_json", "print_report", "shorten"]
+    "print_path","print_answer", "print_hits", "print_json", "print_report", "shorten", "print_layers", "print_probe"]
 
 
 def print_json(console: Console, data: Any) -> None:
@@ -43,7 +43,8 @@ def print_hits(console: Console, hits: Sequence[Hit]) -> None:
     table.add_column("passage")
     for rank, hit in enumerate(hits, start=1):
         why = _why_text(hit)
-        table.add_row(str(rank), f"{hit.score:.4f}", f"{hit.title}\n[dim]{hit.doc_id}[/dim]",
+        table.add_row(str(rank), f"{hit.score:.4f}", f"{hit.title}\n[dim]{hit.doc_id}{' ' + hit.key if hit.key else ''}"
+                      "[/dim]",
                       shorten(hit.text) + (f"\n[dim]{why}[/dim]" if why else ""))
     console.print(table)
 
@@ -54,6 +55,8 @@ def _why_text(hit: Hit) -> str:
         parts.append("seeds: " + ", ".join(hit.why.seed_entities))
     if hit.why.facts:
         parts.append("facts: " + "; ".join(hit.why.facts))
+    if hit.why.units:
+        parts.append(f"memory units ({len(hit.why.units)}): " + shorten(hit.why.units[0], 100))
     if hit.why.probe:
         parts.append(f"probe: {hit.why.probe}")
     if hit.why.fallback:
@@ -79,9 +82,11 @@ def print_report(console: Console, report: IndexReport) -> None:
         f"Indexed {report.files_read} file(s) ({report.files_unchanged} unchanged): "
         f"{report.documents_added} document(s) added, {report.documents_replaced} replaced, "
         f"{report.documents_removed} removed, {report.documents_unchanged} unchanged; "
-        f"{report.passages} passage(s), {report.entities} entit(ies), {report.facts} fact(s) "
-        f"in {report.seconds:.1f} s."
+        f"{report.passages} passage(s), {report.entities} entit(ies), {report.facts} fact(s), "
+        f"{report.units} memory unit(s) in {report.seconds:.1f} s."
     )
+    for failure in report.unit_failures[:SKIPS_SHOWN_PER_REASON]:
+        console.print(f"  [yellow]memory[/yellow] {failure.path}: {shorten(failure.reason, 160)}", highlight=False)
     if report.llm_usage:
         u = report.llm_usage
         console.print(f"LLM: {u.get('requests', 0)} request(s), {u.get('cache_hits', 0)} cache hit(s), "
@@ -128,3 +133,33 @@ def print_path(console: Console, path: EvidencePath) -> None:
         else:
             how = f"synonym (cosine {step.synonym:.2f})" if step.synonym is not None else "linked"
         console.print(f"  {step.source.display} -> {step.target.display}: {how}", highlight=False)
+
+
+def print_layers(console: Console, report: Any) -> None:
+    """A :class:`~hippo.model.LayerReport`: clusters per level, windows changed, cost."""
+    levels = ", ".join(f"level {lvl}: {n}" for lvl, n in report.clusters_per_level.items()) or "none"
+    console.print(f"Layers of {report.passages} passage(s) ({report.summaries} summaries): {levels} "
+                  "[dim](level 0 = episodic windows)[/dim]")
+    console.print(f"  semantic layer {report.semantic}"
+                  + (f", mixtures fitted on {report.fitted} passage(s)" if report.semantic == "rebuilt" else "")
+                  + f"; episodic windows +{report.windows_added} -{report.windows_removed}")
+    stages = ", ".join(f"{k} {v:.1f} s" for k, v in report.stage_seconds.items())
+    console.print(f"  {report.seconds:.1f} s ({stages})", highlight=False)
+    for failure in report.failures[:SKIPS_SHOWN_PER_REASON]:
+        console.print(f"  [yellow]summary[/yellow] {shorten(failure, 160)}", highlight=False)
+
+
+def print_probe(console: Console, result: Any) -> None:
+    """A :class:`~hippo.model.ProbeResult`: the trace cycle by cycle, then the hits."""
+    console.print(f"[bold]Q:[/bold] {result.query}  [dim]({result.mode}, over {result.base})[/dim]")
+    for cycle in result.cycles:
+        asked = "the question" if cycle.cycle == 0 else "; ".join(cycle.probes)
+        console.print(f"  cycle {cycle.cycle}: {asked} -> {len(cycle.new_passages)} new passage(s), "
+                      f"{len(cycle.new_in_top)} into the top, coverage {cycle.coverage:.2f}", highlight=False)
+        for finding in cycle.findings:
+            console.print(f"    [dim]{shorten(finding, 200)}[/dim]", highlight=False)
+        if cycle.note:
+            console.print(f"    [yellow]{cycle.note}[/yellow]", highlight=False)
+    console.print(f"  stopped: {result.stopped}" + (f"; answer: {result.answer}" if result.answer else ""),
+                  highlight=False)
+    print_hits(console, result.hits)

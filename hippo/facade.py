@@ -19,7 +19,7 @@ from hippo.config import store_path_from_env
 from hippo.embed import Embedder, load_embedder
 from hippo.errors import ConfigError, StoreError
 from hippo.graph import explore
-from hippo.model import Answer, Document, Entity, Fact, Hit, IndexReport
+from hippo.model import Answer, Document, Entity, Fact, Hit, IndexReport, LayerReport, ProbeResult, Unit
 from hippo.retrieval.base import FactFilter, FactFilterResult, RetrievalContext, get_method
 from hippo.stores import open_store
 from hippo.stores.base import DocumentSummary, GraphStore
@@ -43,7 +43,7 @@ class KnowledgeGraph:
         self._llm_opened = False
         self._llm_lock = threading.Lock()
         self._context = RetrievalContext(store, self.embedder, self.settings, DerivedCache(store),
-                                         fact_filter=self._fact_filter())
+                                         fact_filter=self._fact_filter(), llm=self.llm)
 
     # --- lifecycle ---------------------------------------------------------------------
     def close(self) -> None:
@@ -61,7 +61,8 @@ class KnowledgeGraph:
     def embedder(self) -> Embedder:
         """The store's embedding model, loaded on first use."""
         if self._embedder is None:
-            self._embedder = load_embedder(self.settings.embed_model, self.settings.embed_batch_size)
+            self._embedder = load_embedder(self.settings.embed_model, self.settings.embed_batch_size,
+                                           self.settings.embed_threads)
         return self._embedder
 
     def llm(self) -> LLMClient | None:
@@ -192,6 +193,61 @@ class KnowledgeGraph:
 
             return llm_answer(question, hits, client, passages=len(hits))
         return extractive_answer(question, hits, self.embedder(), sentences=self.settings.answer_sentences)
+
+    def sessions(self, query: str, k: int | None = None) -> list[tuple[Document, float]]:
+        """The ``k`` documents (conversation sessions) that best answer ``query``, by MemGAS's walk over memory.
+
+        Returns (document, score) pairs, best first; ``retrieve(query, method="memgas")`` gives the turns.
+        """
+        from hippo.retrieval.memgas import rank_documents
+
+        ranked = rank_documents(self._context, [self._query(query)], self._k(k))[0]
+        found = {d: self.store.document(d) for d, _ in ranked}
+        return [(found[d], score) for d, score in ranked if found[d] is not None]
+
+    def units(self, query: str, k: int | None = None, granularity: str | None = None) -> list[tuple[Unit, float]]:
+        """The ``k`` memory units nearest ``query`` by cosine, optionally of one granularity only.
+
+        ``granularity`` is ``document`` (a session), ``passage`` (a turn), ``summary`` or ``keywords``.
+        """
+        from hippo.retrieval.memgas import search_units
+
+        ranked = search_units(self._context, [self._query(query)], self._k(k), granularity)[0]
+        found = self.store.units([u for u, _ in ranked])
+        return [(found[u], score) for u, score in ranked if u in found]
+
+    def probe(self, query: str, k: int | None = None) -> ProbeResult:
+        """``comorag``'s answer to ``query`` with its trace: the fused hits, each cycle's probes and new
+        passages, why the loop stopped, and whether it ran offline or with the LLM.
+
+        ``retrieve(query, method="comorag")`` gives the same hits without the trace.
+        """
+        from hippo.retrieval.comorag import probe_many
+
+        return probe_many(self._context, [self._query(query)], self._k(k))[0]
+
+    def cluster(self, rebuild: bool = False) -> LayerReport:
+        """Build or update ComoRAG's semantic clusters and episodic windows (see :mod:`hippo.graph.layers`).
+
+        Episodic windows are updated per document; the semantic layer is rebuilt when the passages or
+        the ``cluster_*`` settings changed since the last build, or when ``rebuild`` is true. Summaries
+        are written by the LLM when one is configured (and ``comorag_llm`` is on), else extractively.
+        """
+        from hippo.graph.layers import build_layers
+
+        client = self.llm() if self.settings.comorag_llm else None
+        return build_layers(self.store, self.embedder, self.settings, llm=client, rebuild=rebuild)
+
+    def _query(self, query: str) -> str:
+        if not isinstance(query, str) or not query.strip():
+            raise ConfigError("a query must be a non-empty string.")
+        return query
+
+    def _k(self, k: int | None) -> int:
+        k = self.settings.top_k if k is None else k
+        if k < 1:
+            raise ConfigError(f"k={k} must be at least 1.")
+        return k
 
     def documents(self) -> list[DocumentSummary]:
         """Every document with its passage count."""

@@ -19,12 +19,17 @@ __all__ = [
     "Answer",
     "Cluster",
     "Document",
+    "EPISODIC_LEVEL",
     "Entity",
+    "GRANULARITIES",
     "Fact",
     "Hit",
     "IndexReport",
+    "LayerReport",
     "Matrix",
     "Passage",
+    "ProbeCycle",
+    "ProbeResult",
     "Skip",
     "Source",
     "Unit",
@@ -66,13 +71,19 @@ class Document:
 
 @dataclass(frozen=True)
 class Passage:
-    """A chunk of a document: the unit retrieval returns."""
+    """A chunk of a document: the unit retrieval returns.
+
+    ``key`` is the passage's own id in its source when it has one (a conversation turn keeps its
+    ``dia_id`` such as ``D3:5``), ``""`` for chunks; ``time`` is its ISO 8601 time when it has its own.
+    """
 
     id: str
     doc_id: str
     position: int
     text: str
     content_hash: str
+    key: str = ""
+    time: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,22 +116,45 @@ class Fact:
 
 @dataclass(frozen=True)
 class Unit:
-    """A MemGAS memory unit at one granularity (document/session, passage/turn, summary, keywords)."""
+    """A MemGAS memory unit at one granularity (document/session, passage/turn, summary, keywords).
+
+    ``granularity`` is one of :data:`GRANULARITIES`; a ``passage`` unit names its passage in
+    ``passage_id`` (the others cover their whole document).
+    """
 
     id: str
     granularity: str
     text: str
     doc_id: str
     time: str | None = None
+    passage_id: str | None = None
+
+
+GRANULARITIES = ("document", "passage", "summary", "keywords")
+"""Memory-unit granularities. For a conversation a document is a session and a passage is a turn."""
+
+
+EPISODIC_LEVEL = 0
+"""The level of a timeline window (ComoRAG's episodic layer); semantic clusters have levels 1, 2, ..."""
 
 
 @dataclass(frozen=True)
 class Cluster:
-    """A node of the semantic layer: a soft cluster of passages with a summary."""
+    """A node of ComoRAG's layers: a soft cluster of passages (semantic layer, ``level >= 1``) or a
+    window of consecutive passages of one document (episodic layer, ``level == EPISODIC_LEVEL``), with a summary.
+
+    A level-1 cluster groups passages, a level-``l + 1`` cluster groups level-``l`` clusters; every
+    cluster is linked to the passages under it (see :mod:`hippo.graph.layers`).
+    """
 
     id: str
     level: int
     summary: str
+
+    @property
+    def kind(self) -> str:
+        """``"episodic"`` for a timeline window, ``"semantic"`` for a cluster."""
+        return "episodic" if self.level == EPISODIC_LEVEL else "semantic"
 
 
 @dataclass(frozen=True)
@@ -136,7 +170,11 @@ class Why:
 
 @dataclass(frozen=True)
 class Hit:
-    """One retrieved passage, the same shape for every retrieval method."""
+    """One retrieved passage, the same shape for every retrieval method.
+
+    ``key`` and ``time`` are the passage's own id and time when it has them (a conversation turn:
+    its ``dia_id`` and time; its session is the document ``doc_id``/``title``).
+    """
 
     passage_id: str
     doc_id: str
@@ -146,6 +184,8 @@ class Hit:
     title: str = ""
     source: str = ""
     why: Why = field(default_factory=Why)
+    key: str = ""
+    time: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
@@ -202,9 +242,12 @@ class IndexReport:
     passages: int = 0
     entities: int = 0
     facts: int = 0
+    units: int = 0
+    associations: int = 0
     seconds: float = 0.0
     skipped: list[Skip] = field(default_factory=list)
     extraction_failures: list[Skip] = field(default_factory=list)
+    unit_failures: list[Skip] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     llm_usage: dict[str, int] = field(default_factory=dict)
 
@@ -222,3 +265,79 @@ class IndexReport:
         data = asdict(self)
         data["skip_counts"] = self.skip_counts()
         return data
+
+
+@dataclass
+class LayerReport:
+    """What one build of ComoRAG's layers did (``kg.cluster()``, ``hippo cluster``).
+
+    ``semantic`` is ``"rebuilt"``, ``"up to date"`` (the passages have not changed since the last
+    build) or ``"empty"`` (no passages); ``clusters_per_level`` counts the layers after the build,
+    level 0 being the episodic windows; ``fitted`` is how many passages the level-1 mixture was
+    fitted on (the others were assigned by it); ``summaries`` says who wrote them (``"extractive"``
+    or ``"llm"``); ``failures`` lists the summaries the LLM could not write (made extractively instead).
+    """
+
+    passages: int = 0
+    semantic: str = "empty"
+    clusters_per_level: dict[int, int] = field(default_factory=dict)
+    windows_added: int = 0
+    windows_removed: int = 0
+    fitted: int = 0
+    summaries: str = "extractive"
+    seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ProbeCycle:
+    """One round of ``comorag``'s loop: what it searched for and what that added.
+
+    ``cycle`` 0 is the question itself (``probes == (question,)``); ``new_passages`` are the
+    passages first retrieved in this round (any rank); ``new_in_top`` those that entered the top
+    ``k`` of the fused ranking; ``coverage`` is the share of the question's content words found in
+    the top evidence after the round (the offline confidence); ``findings`` are the LLM's notes on
+    this round's evidence (empty offline); ``note`` says what failed and fell back, if anything.
+    """
+
+    cycle: int
+    probes: tuple[str, ...]
+    new_passages: tuple[str, ...] = ()
+    new_in_top: tuple[str, ...] = ()
+    coverage: float = 0.0
+    findings: tuple[str, ...] = ()
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """What ``comorag`` found for one question: the fused hits and the trace of its loop.
+
+    ``stopped`` says why the loop ended (``sufficient``, ``no new evidence``, ``no probes left``,
+    ``cycle limit``); ``mode`` is ``"offline"`` or ``"llm"``; ``answer`` is the LLM's short answer
+    when it judged the evidence sufficient (None otherwise).
+    """
+
+    query: str
+    hits: tuple[Hit, ...]
+    cycles: tuple[ProbeCycle, ...]
+    stopped: str
+    mode: str
+    base: str
+    answer: str | None = None
+
+    @property
+    def probes(self) -> tuple[str, ...]:
+        """Every probing query, in the order asked (the question itself not included)."""
+        return tuple(p for c in self.cycles[1:] for p in c.probes)
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(self)

@@ -37,6 +37,16 @@ class GraphBatch:
     failures: list[Skip] = field(default_factory=list)
 
 
+    def referenced(self) -> set[str]:
+        """Ids of every entity and fact the batch refers to, new or already stored.
+
+        The batch's transaction deletes replaced documents before writing this batch; these ids
+        must survive that deletion, since the batch only inserts the records that did not exist.
+        """
+        ids = {entity for _, entity in self.mentions} | {fact for fact, _, _ in self.fact_sources}
+        return ids
+
+
 def graph_batch(store: GraphStore, embedder: Embedder, passages: Sequence[Passage],
                 extractions: Sequence[Extraction], extractor: str, settings: Settings) -> GraphBatch:
     """Graph records for ``passages`` given one extraction each (same order)."""

@@ -3,7 +3,9 @@
 Supported: ``.txt``, ``.md``/``.markdown``, ``.html``/``.htm`` (visible text only), ``.pdf``
 (text layer), and ``.json``/``.jsonl`` corpora whose records are ``{"title", "text"}`` (as in
 HippoRAG's corpora) or ``{"id", "contents"}``. Each corpus record becomes its own document,
-so changing one record re-indexes only that record.
+so changing one record re-indexes only that record. A ``.json`` file shaped as a conversation
+(LoCoMo, or hippo's own chat format; see ``conversations.py``) gives one document per session
+with one passage per turn.
 
 A file that cannot be indexed raises :class:`~hippo.errors.IngestError` whose message is
 the skip reason, in the form ``"<kind>: <detail>"`` (the kind is what the run summary counts).
@@ -23,21 +25,35 @@ from typing import Any
 from hippo.errors import IngestError
 from hippo.model import Skip
 
-__all__ = ["SUFFIXES", "LoadedDoc", "decode_text", "discover", "parse_file", "read_bytes"]
+__all__ = ["SUFFIXES", "LoadedDoc", "LoadedPassage", "decode_text", "discover", "parse_file", "read_bytes"]
 
 SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".json", ".jsonl")
 SNIFF_BYTES = 8192
 
 
 @dataclass(frozen=True)
+class LoadedPassage:
+    """A passage that arrives already split (a conversation turn): its text, its own id and time."""
+
+    text: str
+    key: str = ""
+    time: str | None = None
+
+
+@dataclass(frozen=True)
 class LoadedDoc:
-    """One document read from a file: ``key`` is unique within the file ('' for whole-file documents)."""
+    """One document read from a file: ``key`` is unique within the file ('' for whole-file documents).
+
+    ``passages``, when given, are the document's passages as they are (a session's turns): they
+    bypass chunking and keep their keys and times; ``text`` is then their texts joined by newlines.
+    """
 
     key: str
     title: str
     text: str
     metadata: dict[str, Any] = field(default_factory=dict)
     timestamp: str | None = None
+    passages: tuple[LoadedPassage, ...] | None = None
 
 
 def discover(paths: Sequence[str | os.PathLike[str]], include: Sequence[str] = (),
@@ -125,7 +141,7 @@ def parse_file(path: Path, data: bytes) -> list[LoadedDoc | Skip]:
     if suffix in (".md", ".markdown"):
         return [_parse_markdown(path, text)]
     if suffix == ".json":
-        return _parse_json(text)
+        return _parse_json(text, path)
     if suffix == ".jsonl":
         return _parse_jsonl(text)
     return [_parse_plain(path, text)]
@@ -226,11 +242,16 @@ def _parse_pdf(path: Path, data: bytes) -> list[LoadedDoc]:
     return [LoadedDoc("", str(meta_title).strip() or path.stem, body, {"pages": len(pages)})]
 
 
-def _parse_json(text: str) -> list[LoadedDoc | Skip]:
+def _parse_json(text: str, path: Path) -> list[LoadedDoc | Skip]:
+    from hippo.ingest.conversations import parse_conversations
+
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise IngestError(f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    sessions = parse_conversations(data, path.stem)
+    if sessions is not None:
+        return sessions
     if isinstance(data, dict):
         data = data.get("docs") or data.get("data") or data.get("corpus") or data
     if not isinstance(data, list):

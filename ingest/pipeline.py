@@ -28,6 +28,7 @@ from hippo.ingest.chunking import chunk_text
 from hippo.ingest.extract.base import Extractor, LLMSource, get_extractor
 from hippo.ingest.graph_batch import GraphBatch, graph_batch
 from hippo.ingest.loaders import LoadedDoc, discover, parse_file, read_bytes
+from hippo.ingest.units import NewDocument, UnitBatch, unit_batch
 from hippo.model import Document, IndexReport, Passage, Skip, content_hash, make_id
 from hippo.stores.base import GraphStore
 
@@ -51,6 +52,8 @@ ProgressFn = Callable[[Progress], None]
 class _Put:
     document: Document
     passages: list[Passage]
+    text: str = ""
+    turns: bool = False  # the passages arrived pre-split (conversation turns)
 
 
 @dataclass
@@ -100,14 +103,16 @@ class _Writer:
         passages = [p for op in puts for p in op.passages]
         vectors = self._embed(passages)
         graph = self._graph(passages)
+        units = self._units(ops, vectors)
         started = time.perf_counter()
         with self.store.transaction():
             if vectors is not None:
                 self.store.set_embedding_dim(vectors.shape[1])
             offset = 0
+            reused = graph.referenced() if graph is not None else set()
             for op in ops:
                 if isinstance(op, _Delete):
-                    self.store.delete_document(op.doc_id)
+                    self.store.delete_document(op.doc_id, keep=reused)
                 elif isinstance(op, _Put):
                     count = len(op.passages)
                     self.store.put_document(op.document, op.passages, vectors[offset:offset + count])
@@ -118,7 +123,14 @@ class _Writer:
                 self.store.put_graph(graph.entities, graph.entity_vectors, graph.facts, graph.fact_vectors,
                                      graph.mentions, graph.fact_sources)
                 self.store.put_synonyms(graph.synonyms)
+            if units is not None:
+                self.store.put_units(units.units, units.vectors)
+                self.store.put_associations(units.associations)
         self.report.passages += len(passages)
+        if units is not None:
+            self.report.units += len(units.units)
+            self.report.associations += len(units.associations)
+            self.report.unit_failures.extend(units.failures)
         if graph is not None:
             self.report.entities += len(graph.entities)
             self.report.facts += len(graph.facts)
@@ -135,6 +147,23 @@ class _Writer:
         started = time.perf_counter()
         batch = graph_batch(self.store, self.embed(), passages, extractions, self.extractor.name, self.settings)
         _add_time(self.report, "graph", started)
+        return batch
+
+    def _units(self, ops: list[_Op], vectors: np.ndarray | None) -> UnitBatch | None:
+        """Memory units of the batch's new documents and their associations (before the transaction opens)."""
+        if not self.settings.memory_units or vectors is None:
+            return None
+        started = time.perf_counter()
+        documents, offset = [], 0
+        for op in ops:
+            if isinstance(op, _Put):
+                count = len(op.passages)
+                documents.append(NewDocument(op.document, op.passages, vectors[offset:offset + count], op.text,
+                                             op.turns))
+                offset += count
+        removed = {op.doc_id for op in ops if isinstance(op, _Delete)}
+        batch = unit_batch(self.store, self.embed(), documents, self.settings, removed=removed, llm=self.llm)
+        _add_time(self.report, "units", started)
         return batch
 
     def _embed(self, passages: list[Passage]) -> np.ndarray | None:
@@ -248,7 +277,8 @@ def _plan_file(store: GraphStore, path: Path, report: IndexReport) -> Iterator[_
 
 def _plan_document(settings: Settings, source: str, file: str | None, loaded: LoadedDoc, old: Document | None,
                    report: IndexReport) -> Iterator[_Op]:
-    doc_hash = content_hash(f"{loaded.title}\x1f{loaded.text}")
+    doc_hash = content_hash(f"{loaded.title}\x1f{loaded.text}" + (
+        "".join(f"\x1f{p.key}\x1e{p.time}" for p in loaded.passages) if loaded.passages is not None else ""))
     if old is not None and old.content_hash == doc_hash:
         report.documents_unchanged += 1
         return
@@ -260,10 +290,15 @@ def _plan_document(settings: Settings, source: str, file: str | None, loaded: Lo
     metadata = {**loaded.metadata, **({"file": file} if file else {})}
     document = Document(id=make_id("d", source), source=source, title=loaded.title, content_hash=doc_hash,
                         added_at=time.time(), metadata=metadata, timestamp=loaded.timestamp)
-    chunks = chunk_text(loaded.text, loaded.title, max_tokens=settings.chunk_tokens, overlap=settings.chunk_overlap)
+    if loaded.passages is not None:  # pre-split (conversation turns): no chunking, keys and times kept
+        pieces = [(p.text, p.key, p.time) for p in loaded.passages if p.text.strip()]
+    else:
+        pieces = [(text, "", None) for text in chunk_text(loaded.text, loaded.title, max_tokens=settings.chunk_tokens,
+                                                          overlap=settings.chunk_overlap)]
     passages = [Passage(id=make_id("p", document.id, str(i), content_hash(text)), doc_id=document.id, position=i,
-                        text=text, content_hash=content_hash(text)) for i, text in enumerate(chunks)]
-    yield _Put(document, passages)
+                        text=text, content_hash=content_hash(text), key=key, time=when)
+                for i, (text, key, when) in enumerate(pieces)]
+    yield _Put(document, passages, loaded.text, loaded.passages is not None)
 
 
 def _pending(writer: _Writer) -> int:

@@ -21,8 +21,8 @@ def demo_questions() -> list[dict]:
 
 @pytest.fixture(scope="session")
 def kg_demo(tmp_path_factory: pytest.TempPathFactory) -> hippo.KnowledgeGraph:
-    """The demo corpus indexed with default settings; tests must not write to it."""
-    kg = hippo.open(tmp_path_factory.mktemp("kg_demo") / "store")
+    """The demo corpus as passages only (no extractor, so no graph); tests must not write to it."""
+    kg = hippo.open(tmp_path_factory.mktemp("kg_demo") / "store", extractor="none")
     kg.index(DEMO)
     yield kg
     kg.close()

@@ -91,7 +91,7 @@ def test_ask_gives_an_extractive_answer_with_sources(kg_demo):
 
 
 def test_bad_arguments_have_clear_errors(kg_demo):
-    with pytest.raises(UnknownMethodError, match="unknown retrieval method 'pagerank'; choose one of: bm25, dense"):
+    with pytest.raises(UnknownMethodError, match=r"unknown retrieval method 'pagerank'; choose one of: bm25, .*dense"):
         kg_demo.retrieve("x", method="pagerank")
     with pytest.raises(ConfigError, match="non-empty"):
         kg_demo.retrieve("   ")

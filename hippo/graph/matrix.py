@@ -72,8 +72,13 @@ def _lookup(rows: dict[str, int], ids: list[str]) -> np.ndarray:
     return np.fromiter((rows.get(i, -1) for i in ids), dtype=np.int64, count=len(ids))
 
 
-def build_graph(edges: GraphEdges, entities: VectorTable, passages: VectorTable, facts: VectorTable) -> GraphMatrix:
-    """Assemble the sparse graph from the store's edges and the row owners of each vector file."""
+def build_graph(edges: GraphEdges, entities: VectorTable, passages: VectorTable, facts: VectorTable,
+                synonym_threshold: float = 0.0) -> GraphMatrix:
+    """Assemble the sparse graph from the store's edges and the row owners of each vector file.
+
+    Synonymy edges scoring below ``synonym_threshold`` are left out, so raising the setting takes
+    effect without re-indexing (lowering it below the value used at ingest cannot add edges).
+    """
     n_e, n_p = len(entities.ids), len(passages.ids)
     n = n_e + n_p
     entity_rows = _rows(entities)
@@ -83,8 +88,9 @@ def build_graph(edges: GraphEdges, entities: VectorTable, passages: VectorTable,
     relates = sp.coo_array((np.asarray(count, dtype=np.float64)[keep], (a[keep], b[keep])), shape=(n, n))
     s1, s2, score = edges.synonyms
     a, b = _lookup(entity_rows, s1), _lookup(entity_rows, s2)
-    keep = (a >= 0) & (b >= 0) & (a != b)
-    synonyms = sp.coo_array((np.asarray(score, dtype=np.float64)[keep], (a[keep], b[keep])), shape=(n, n)).tocsr()
+    score = np.asarray(score, dtype=np.float64)
+    keep = (a >= 0) & (b >= 0) & (a != b) & (score >= synonym_threshold)
+    synonyms = sp.coo_array((score[keep], (a[keep], b[keep])), shape=(n, n)).tocsr()
     m_passage, m_entity = edges.mentions
     p = _lookup(_rows(passages), m_passage)
     e = _lookup(entity_rows, m_entity)

@@ -15,6 +15,15 @@ from typing import Any
 
 __all__ = [
     "ANSWER_SYSTEM",
+    "CUE_SYSTEM",
+    "PROBE_SCHEMA",
+    "PROBE_SYSTEM",
+    "SUFFICIENCY_SCHEMA",
+    "SUFFICIENCY_SYSTEM",
+    "cue_messages",
+    "layer_summary_messages",
+    "probe_messages",
+    "sufficiency_messages",
     "FILTER_SCHEMA",
     "FILTER_SYSTEM",
     "NER_SCHEMA",
@@ -23,6 +32,8 @@ __all__ = [
     "TRIPLES_SYSTEM",
     "answer_messages",
     "filter_messages",
+    "keyword_messages",
+    "summary_messages",
     "ner_messages",
     "triple_messages",
 ]
@@ -151,3 +162,121 @@ def answer_messages(question: str, passages: Sequence[str]) -> Messages:
         {"role": "assistant", "content": _ANSWER_EXAMPLE_REPLY},
         {"role": "user", "content": f"{numbered}\n\nQuestion: {question}"},
     )
+
+
+# --- memory units (MemGAS's summary and keyword granularities) ---------------------------------
+def _memory_kind(dialogue: bool) -> str:
+    return "dialogue session" if dialogue else "document"
+
+
+def summary_messages(text: str, *, dialogue: bool) -> Messages:
+    """Messages asking for a short summary of a session or document (MemGAS's summary unit)."""
+    kind = _memory_kind(dialogue)
+    return (
+        {"role": "system", "content": f"You summarize a {kind} from a long-term memory as concisely as possible "
+                                      "in one short paragraph, keeping its main themes and key information: "
+                                      "who did what, names, places, dates and numbers. Reply with the summary only."},
+        {"role": "user", "content": text},
+    )
+
+
+def keyword_messages(text: str, *, dialogue: bool) -> Messages:
+    """Messages asking for the key phrases of a session or document, separated by semicolons."""
+    kind = _memory_kind(dialogue)
+    return (
+        {"role": "system", "content": f"You extract the most relevant keywords and key phrases of a {kind} from a "
+                                      "long-term memory. Reply with at most 10, separated by semicolons, and "
+                                      "nothing else."},
+        {"role": "user", "content": text},
+    )
+
+
+# --- ComoRAG: layer summaries, cues, the sufficiency decision and probes -----------------------
+LAYER_SUMMARY_SYSTEMS = {
+    "semantic": "You summarize a group of related passages for a retrieval index. In one paragraph of at most 80 "
+                "words, name the people, places, works, events and dates the passages share and say what connects "
+                "them. Keep names as written. Reply with the summary only.",
+    "episodic": "You summarize consecutive passages of a story or document for its timeline. In one paragraph of at "
+                "most 120 words, keep the order of events, the turning points, who took part, and causes and "
+                "effects. Keep names as written. Reply with the summary only.",
+}
+
+CUE_SYSTEM = (
+    "You read the evidence a retrieval system found for a question and note what in it bears on the question. "
+    "You get the question, the search that found the evidence when it was not the question itself, and the "
+    "evidence in up to three parts: detail passages, topic summaries and timeline summaries. Write at most five "
+    "findings, one per line starting with '- ', each a fact the evidence states, with the names it involves. "
+    "Write '- none' when nothing bears on the question. Use only the evidence."
+)
+
+SUFFICIENCY_SYSTEM = (
+    "You decide whether the findings gathered so far are enough to answer a question. Judge only from the "
+    "findings, never from what you know otherwise. Reply with a JSON object and nothing else: "
+    '{"sufficient": true, "answer": "<short answer>", "missing": ""} when they answer it, or '
+    '{"sufficient": false, "answer": "", "missing": "<what is still unknown, in a few words>"} when they do not.'
+)
+SUFFICIENCY_SCHEMA = {
+    "type": "object",
+    "properties": {"sufficient": {"type": "boolean"}, "answer": {"type": "string"}, "missing": {"type": "string"}},
+    "required": ["sufficient", "answer", "missing"], "additionalProperties": False,
+}
+
+PROBE_SYSTEM = (
+    "You plan the next searches of a retrieval system that has not yet found enough to answer a question. You "
+    "get the question, the findings so far, what is still missing, and the searches already made. Write up to "
+    "three new search queries of at most 12 words that would find the missing evidence: first the people, "
+    "objects, places or events the findings mention but no search has looked up, then the relations between "
+    "them. Each must differ from the earlier searches and from the others. Reply with a JSON object "
+    '{"probes": [...]} and nothing else; an empty list when no search is worth making.'
+)
+PROBE_SCHEMA = _strings_object("probes", {"type": "string"})
+
+_PROBE_QUESTION = "Into which loch does the stream that powers the mill built by Isobel Kerr flow?"
+_PROBE_FINDINGS = ("- Isobel Kerr, a millwright, built Halvard Mill in 1794.\n"
+                   "- Halvard Mill is a watermill on the Corran Burn.")
+_PROBE_MISSING = "where the Corran Burn flows"
+_PROBE_REPLY = {"probes": ["Corran Burn flows into loch", "Corran Burn course and mouth"]}
+
+
+def layer_summary_messages(text: str, *, kind: str) -> Messages:
+    """Messages asking for the summary of a semantic cluster or an episodic window (``kind``) of passages."""
+    return ({"role": "system", "content": LAYER_SUMMARY_SYSTEMS[kind]}, {"role": "user", "content": text})
+
+
+def cue_messages(question: str, probe: str | None, sections: dict[str, Sequence[str]]) -> Messages:
+    """Messages asking for the findings of retrieved evidence; ``sections`` maps a heading to its texts."""
+    parts = [f"Question: {question}"]
+    if probe and probe != question:
+        parts.append(f"Search: {probe}")
+    for heading, texts in sections.items():
+        if texts:
+            parts.append(f"### {heading}\n" + "\n\n".join(" ".join(t.split()) for t in texts))
+    return ({"role": "system", "content": CUE_SYSTEM}, {"role": "user", "content": "\n\n".join(parts)})
+
+
+def sufficiency_messages(question: str, findings: Sequence[str]) -> Messages:
+    """Messages asking whether ``findings`` (cue texts of earlier rounds) answer ``question``."""
+    numbered = "\n".join(f"[{n}] {f}" for n, f in enumerate(findings, start=1)) or "(none yet)"
+    return (
+        {"role": "system", "content": SUFFICIENCY_SYSTEM},
+        {"role": "user", "content": f"Question: {_PROBE_QUESTION}\nFindings:\n[1] {_PROBE_FINDINGS}"},
+        {"role": "assistant", "content": json.dumps({"sufficient": False, "answer": "", "missing": _PROBE_MISSING})},
+        {"role": "user", "content": f"Question: {question}\nFindings:\n{numbered}"},
+    )
+
+
+def probe_messages(question: str, findings: Sequence[str], missing: str, previous: Sequence[str]) -> Messages:
+    """Messages asking for up to three new probing queries."""
+    return (
+        {"role": "system", "content": PROBE_SYSTEM},
+        {"role": "user", "content": _probe_user(_PROBE_QUESTION, [_PROBE_FINDINGS], _PROBE_MISSING,
+                                                [_PROBE_QUESTION])},
+        {"role": "assistant", "content": json.dumps(_PROBE_REPLY)},
+        {"role": "user", "content": _probe_user(question, findings, missing, previous)},
+    )
+
+
+def _probe_user(question: str, findings: Sequence[str], missing: str, previous: Sequence[str]) -> str:
+    listed = "\n".join(findings) or "(none)"
+    searches = json.dumps(list(previous), ensure_ascii=False)
+    return f"Question: {question}\nFindings:\n{listed}\nMissing: {missing or 'unknown'}\nSearches made: {searches}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -45,6 +46,7 @@ class RetrievalContext:
 
     ``fact_filter`` is set when ``Settings.fact_filter`` is on and an LLM is configured
     (see :mod:`hippo.llm.filter`); ``hipporag`` passes its top facts through it.
+    ``llm`` gives the configured LLM client or None (``comorag`` asks it for probes and cues).
     """
 
     store: GraphStore
@@ -52,6 +54,7 @@ class RetrievalContext:
     settings: Settings
     cache: DerivedCache
     fact_filter: FactFilter | None = None
+    llm: Callable[[], Any] | None = None
 
 
 Method = Callable[[RetrievalContext, Sequence[str], int], list[list[Hit]]]
@@ -86,5 +89,6 @@ def make_hits(context: RetrievalContext, passage_ids: Sequence[str], scores: Seq
         if ctx is None:
             continue
         hits.append(Hit(passage_id=pid, doc_id=ctx.doc_id, text=ctx.text, score=float(score), method=method,
-                        title=ctx.title, source=ctx.source, why=whys[i] if whys else Why()))
+                        title=ctx.title, source=ctx.source, why=whys[i] if whys else Why(), key=ctx.key,
+                        time=ctx.time))
     return hits

@@ -8,6 +8,11 @@ Per query (Gutiérrez et al. 2025, section 3, and the official code's defaults):
 3. seed each entity of those facts with the mean, over the kept facts naming it, of
    ``normalised fact score / number of passages mentioning the entity``; keep the top
    ``linking_top_k`` entities;
+   with ``seed_named_only`` (a hippo addition), only named entities (names, dates, numbers) are
+   seeded, since generic noun phrases of an offline extractor ("part", "members") are rare, so the
+   1 / passage-count weight would otherwise let them crowd out the real entities;
+   plus, with ``link_query_names`` (a hippo addition, see :mod:`hippo.graph.linking`), the
+   named entities written in the query, each weighted 1 / number of passages mentioning it;
 4. seed every passage with ``passage_node_weight`` x its min-max normalised dense score;
 5. run PageRank (damping 0.5) over the undirected weighted graph and rank passages by mass.
 When the store has no facts, the ranking is plain dense retrieval and every hit says so.
@@ -23,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hippo.graph.linking import NameIndex, build_name_index, link_names
 from hippo.graph.matrix import GraphMatrix, build_graph
 from hippo.graph.ppr import personalized_pagerank
 from hippo.model import Hit, Why
@@ -44,6 +50,7 @@ class GraphState:
     entities: VectorTable
     passages: VectorTable
     facts: VectorTable
+    names: NameIndex
 
 
 def graph_state(context: RetrievalContext) -> GraphState:
@@ -52,7 +59,10 @@ def graph_state(context: RetrievalContext) -> GraphState:
         store = context.store
         entities, facts = store.vector_table("entity"), store.vector_table("fact")
         passages = passage_table(context)
-        return GraphState(build_graph(store.graph_edges(), entities, passages, facts), entities, passages, facts)
+        live = np.flatnonzero(entities.live)
+        names = build_name_index(*store.entity_names(), dict(zip(entities.ids[live].tolist(), live.tolist())))
+        graph = build_graph(store.graph_edges(), entities, passages, facts, context.settings.synonym_threshold)
+        return GraphState(graph, entities, passages, facts, names)
 
     return context.cache.get("graph", build)
 
@@ -91,17 +101,33 @@ def _top_facts(state: GraphState, fact_scores: np.ndarray, top_k: int) -> tuple[
 
 
 def _entity_seeds(state: GraphState, facts: np.ndarray, normalised: np.ndarray, top_k: int,
-                  note: str | None = None) -> _Seeds:
+                  note: str | None = None, named_only: bool = False) -> _Seeds:
     """Step 3 for one query: the entity seeds that the kept ``facts`` give."""
     if facts.size == 0:
         return _Seeds(np.zeros(0, np.int64), np.zeros(0), facts, note)
     rows = np.concatenate([state.graph.fact_subject[facts], state.graph.fact_object[facts]])
     weights = np.tile(normalised[facts], 2) / np.maximum(state.graph.entity_passages[rows], 1)
+    if named_only:
+        keep_named = np.fromiter((r in state.names.named for r in rows.tolist()), dtype=bool, count=rows.size)
+        rows, weights = rows[keep_named], weights[keep_named]
     unique, inverse = np.unique(rows, return_inverse=True)
-    mean = np.bincount(inverse, weights=weights) / np.bincount(inverse)
+    mean = np.bincount(inverse, weights=weights) / np.maximum(np.bincount(inverse), 1)
     keep = np.argsort(-mean, kind="stable")[:top_k]
     keep = keep[mean[keep] > 0]
     return _Seeds(unique[keep], mean[keep], facts, note)
+
+
+def _with_named(state: GraphState, seed: _Seeds, query: str, top_k: int) -> _Seeds:
+    """Add the entities the query names (see :mod:`hippo.graph.linking`), weighted 1 / their passage count."""
+    named = link_names(query, state.names)[:top_k]
+    if named.size == 0:
+        return seed
+    weights = 1.0 / np.maximum(state.graph.entity_passages[named], 1)
+    merged: dict[int, float] = dict(zip(seed.entity_rows.tolist(), seed.entity_weights.tolist()))
+    for row, weight in zip(named.tolist(), weights.tolist()):
+        merged[row] = max(merged.get(row, 0.0), weight)
+    rows = np.fromiter(merged, dtype=np.int64, count=len(merged))
+    return _Seeds(rows, np.fromiter(merged.values(), dtype=np.float64, count=len(merged)), seed.fact_rows, seed.note)
 
 
 def _filter_facts(context: RetrievalContext, state: GraphState, queries: Sequence[str],
@@ -142,8 +168,11 @@ def query_seeds(context: RetrievalContext, state: GraphState, queries: Sequence[
     fact_scores = state.facts.scores(vectors)
     top = [_top_facts(state, fact_scores[i], settings.linking_top_k) for i in range(len(queries))]
     kept, notes = _filter_facts(context, state, queries, [facts for facts, _ in top])
-    seeds = [_entity_seeds(state, facts, normalised, settings.linking_top_k, note)
+    seeds = [_entity_seeds(state, facts, normalised, settings.linking_top_k, note, settings.seed_named_only)
              for facts, (_, normalised), note in zip(kept, top, notes)]
+    if settings.link_query_names:
+        seeds = [seed if seed.note == FILTER_KEPT_NONE else _with_named(state, seed, query, settings.linking_top_k)
+                 for seed, query in zip(seeds, queries)]
     for column, seed in enumerate(seeds):
         reset[seed.entity_rows, column] = seed.entity_weights
         passage_seeds = minmax(dense[column], state.passages.live)

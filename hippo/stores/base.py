@@ -8,15 +8,16 @@ transaction, landing whole or not at all.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
 from hippo.config import Settings
-from hippo.model import Document, Entity, Fact, Matrix, Passage
+from hippo.model import Cluster, Document, Entity, Fact, Matrix, Passage, Unit
 from hippo.stores.vectors import VectorTable
 
-__all__ = ["DocumentSummary", "GraphStore", "PassageContext"]
+__all__ = ["ClusterEdges", "DocumentSummary", "GraphStore", "MemoryEdges", "PassageContext"]
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class DocumentSummary:
 
 @dataclass(frozen=True)
 class PassageContext:
-    """What a hit shows of a passage: its text and its document's title and source."""
+    """What a hit shows of a passage: its text and its document's title and source (and its own key and time)."""
 
     passage_id: str
     doc_id: str
@@ -37,6 +38,8 @@ class PassageContext:
     title: str
     source: str
     position: int
+    key: str = ""
+    time: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,32 @@ class GraphEdges:
     mentions: tuple[list[str], list[str]]
     synonyms: tuple[list[str], list[str], list[float]]
     facts: tuple[list[str], list[str], list[str]]
+
+
+@dataclass(frozen=True)
+class MemoryEdges:
+    """The MemGAS memory as parallel id arrays, read in one snapshot.
+
+    ``units``: (unit id, document id, granularity, passage id or ``""``) of every unit, in insertion order;
+    ``associations``: (unit id, unit id, cosine) ASSOCIATED edges, the newer unit first;
+    ``passages``: (passage id, document id) of every passage.
+    """
+
+    units: tuple[list[str], list[str], list[str], list[str]]
+    associations: tuple[list[str], list[str], list[float]]
+    passages: tuple[list[str], list[str]]
+
+
+@dataclass(frozen=True)
+class ClusterEdges:
+    """ComoRAG's layers as parallel id arrays, read in one snapshot.
+
+    ``clusters``: (cluster id, level) of every cluster, in insertion order;
+    ``members``: (cluster id, passage id, weight) IN_CLUSTER edges.
+    """
+
+    clusters: tuple[list[str], list[int]]
+    members: tuple[list[str], list[str], list[float]]
 
 
 class GraphStore(ABC):
@@ -111,8 +140,12 @@ class GraphStore(ABC):
         """Insert a document with its passages and their vectors (row i of ``vectors`` is passage i)."""
 
     @abstractmethod
-    def delete_document(self, doc_id: str) -> int:
-        """Delete a document, its passages and every record that only they supported; return passages removed."""
+    def delete_document(self, doc_id: str, keep: Collection[str] = ()) -> int:
+        """Delete a document, its passages and every record that only they supported; return passages removed.
+
+        ``keep`` names entities and facts to keep even when left unsupported, because the same
+        write batch is about to use them again (a changed file replaced within one batch).
+        """
 
     # --- passages and vectors ----------------------------------------------------------
     @abstractmethod
@@ -187,6 +220,10 @@ class GraphStore(ABC):
         """Facts whose subject and object are the two entities, in either order."""
 
     @abstractmethod
+    def entity_names(self) -> tuple[list[str], list[str], list[str]]:
+        """(id, normalised name, display form) of every entity, for linking query text to entities."""
+
+    @abstractmethod
     def top_entities(self, limit: int = 50) -> list[Entity]:
         """The entities mentioned by the most passages."""
 
@@ -201,3 +238,50 @@ class GraphStore(ABC):
     @abstractmethod
     def facts_of_passages(self, passage_ids: Sequence[str]) -> dict[str, list[Fact]]:
         """The facts each passage states, in the order they were recorded (passages with none are left out)."""
+
+    # --- memory units (MemGAS) -------------------------------------------------------------
+    @abstractmethod
+    def put_units(self, units: Sequence[Unit], vectors: Matrix) -> None:
+        """Insert memory units with their vectors (row i of ``vectors`` is unit i); their documents must exist."""
+
+    @abstractmethod
+    def put_associations(self, rows: Sequence[tuple[str, str, float]]) -> None:
+        """Insert ASSOCIATED edges (newer unit id, older unit id, cosine)."""
+
+    @abstractmethod
+    def memory_edges(self) -> MemoryEdges:
+        """Every unit's owner and granularity, and every association, in one consistent snapshot."""
+
+    @abstractmethod
+    def units(self, ids: Sequence[str]) -> dict[str, Unit]:
+        """Units by id (those that exist)."""
+
+    @abstractmethod
+    def document_units(self, doc_id: str) -> list[Unit]:
+        """The units of one document, in the order they were written."""
+
+    # --- layers (ComoRAG) -------------------------------------------------------------------
+    @abstractmethod
+    def put_clusters(self, clusters: Sequence[Cluster], vectors: Matrix,
+                     members: Sequence[tuple[str, str, float]]) -> None:
+        """Insert clusters with their vectors (row i is cluster i) and IN_CLUSTER edges (cluster, passage, weight)."""
+
+    @abstractmethod
+    def delete_clusters(self, ids: Sequence[str]) -> None:
+        """Delete clusters and their IN_CLUSTER edges."""
+
+    @abstractmethod
+    def clusters(self, ids: Sequence[str]) -> dict[str, Cluster]:
+        """Clusters by id (those that exist)."""
+
+    @abstractmethod
+    def cluster_edges(self) -> ClusterEdges:
+        """Every cluster's level and every IN_CLUSTER edge, in one consistent snapshot."""
+
+    @abstractmethod
+    def layer_info(self) -> dict[str, Any]:
+        """What the last layer build recorded (fingerprint, settings, cost); empty when never built."""
+
+    @abstractmethod
+    def set_layer_info(self, info: dict[str, Any]) -> None:
+        """Record ``info`` as the layer build's state (inside the build's transaction)."""

@@ -1,12 +1,15 @@
-"""The embedded store's SQLite schema (version 1).
+"""The embedded store's SQLite schema (version 2).
 
 Edges are tables of id pairs; RELATES weights are not stored but counted from
 ``fact_sources`` when the graph matrix is built, so deleting a passage decrements them
 exactly by construction. Vectors live beside the database (see ``vectors.py``); each
 embedded row records its ``vec_row`` in the matrix of its kind.
+
+Version 2 added ``passages.key`` and ``passages.time`` (a conversation turn's id and time)
+and ``units.passage_id``; :data:`MIGRATIONS` upgrades a version-1 store in place when it is opened.
 """
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -37,7 +40,9 @@ CREATE TABLE IF NOT EXISTS passages (
     position     INTEGER NOT NULL,
     text         TEXT NOT NULL,
     content_hash TEXT NOT NULL,
-    vec_row      INTEGER NOT NULL
+    vec_row      INTEGER NOT NULL,
+    key          TEXT NOT NULL DEFAULT '',
+    time         TEXT
 );
 CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_id, position);
 CREATE INDEX IF NOT EXISTS passages_hash ON passages(content_hash);
@@ -84,15 +89,18 @@ CREATE TABLE IF NOT EXISTS units (
     text        TEXT NOT NULL,
     doc_id      TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
     time        TEXT,
-    vec_row     INTEGER NOT NULL
+    vec_row     INTEGER NOT NULL,
+    passage_id  TEXT REFERENCES passages(id) ON DELETE CASCADE
 );
 CREATE INDEX IF NOT EXISTS units_doc ON units(doc_id);
+CREATE INDEX IF NOT EXISTS units_passage ON units(passage_id);
 CREATE TABLE IF NOT EXISTS associations (
     a      TEXT NOT NULL REFERENCES units(id) ON DELETE CASCADE,
     b      TEXT NOT NULL REFERENCES units(id) ON DELETE CASCADE,
     weight REAL NOT NULL,
     PRIMARY KEY (a, b)
 );
+CREATE INDEX IF NOT EXISTS associations_b ON associations(b);
 CREATE TABLE IF NOT EXISTS clusters (
     id      TEXT PRIMARY KEY,
     level   INTEGER NOT NULL,
@@ -106,6 +114,17 @@ CREATE TABLE IF NOT EXISTS cluster_members (
     PRIMARY KEY (cluster_id, passage_id)
 );
 """
+
+MIGRATIONS = {
+    1: """
+ALTER TABLE passages ADD COLUMN key TEXT NOT NULL DEFAULT '';
+ALTER TABLE passages ADD COLUMN time TEXT;
+ALTER TABLE units ADD COLUMN passage_id TEXT REFERENCES passages(id) ON DELETE CASCADE;
+CREATE INDEX IF NOT EXISTS units_passage ON units(passage_id);
+CREATE INDEX IF NOT EXISTS associations_b ON associations(b);
+""",
+}
+"""SQL that upgrades a store from version ``v`` to ``v + 1``, by ``v``."""
 
 VECTOR_KINDS = ("passage", "entity", "fact", "unit", "cluster")
 """Embedded kinds; each has a matrix file and a table with a ``vec_row`` column."""

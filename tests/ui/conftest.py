@@ -51,6 +51,6 @@ def small_store(tmp_path: Path) -> Path:
     folder.mkdir()
     for name in ("people/ada_lindqvist.md", "places/harrowgate.md", "institutions/marren_observatory.md"):
         shutil.copy(DEMO / name, folder / Path(name).name)
-    with hippo.open(tmp_path / "store") as kg:
+    with hippo.open(tmp_path / "store", extractor="none") as kg:
         kg.index(folder)
     return tmp_path / "store"
