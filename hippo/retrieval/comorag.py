@@ -89,6 +89,8 @@ W_QUERY = 1.0
 """Fusion weight of the question's base list."""
 W_PROBE = 0.1
 """Fusion weight of a probe's base list."""
+W_FOCUS = 0.5
+"""Fusion weight of a focused restatement of the question (see :func:`_focus`)."""
 W_LAYER = 0.05
 """Multiplier of the fusion weight for a semantic or episodic list."""
 CONSENSUS = 0.1
@@ -196,6 +198,7 @@ class _Loop:
     texts: dict[str, str] = field(default_factory=dict)
     stopped: str | None = None
     stale: bool = False  # the last probing cycle put no new passage into the top k
+    focused: set[str] = field(default_factory=set)  # probes that restate the question (weighted W_FOCUS)
     answer: str | None = None
     missing: str = ""
     note: str | None = None
@@ -327,7 +330,8 @@ def probe_many(context: RetrievalContext, queries: Sequence[str], k: int) -> lis
             loop.asked += probes
             asking.append((loop, probes))
         texts = [p for _, probes in asking for p in probes]
-        found = _tri_retrieve(context, layers, texts, texts, [W_PROBE] * len(texts))
+        weights = [W_FOCUS if p in loop.focused else W_PROBE for loop, probes in asking for p in probes]
+        found = _tri_retrieve(context, layers, texts, texts, weights)
         position = 0
         owners: list[_Loop] = []
         for loop, probes in asking:
@@ -380,7 +384,9 @@ def _judge(client: object | None, loops: Sequence[_Loop]) -> None:
         pending = []
         for loop, decision in zip(loops, decisions):
             if isinstance(decision, LLMError):
-                loop.note = f"sufficiency by the offline rule: {decision}"
+                last = loop.cycles[-1]
+                note = f"sufficiency by the offline rule: {decision}"
+                loop.cycles[-1] = replace(last, note=f"{last.note}; {note}" if last.note else note)
                 pending.append(loop)
             elif decision.sufficient:
                 loop.stopped, loop.answer = "sufficient", decision.answer or None
@@ -443,6 +449,11 @@ def _offline_probes(context: RetrievalContext, loops: Sequence[_Loop], limit: in
         asked = {normalize_name(a) for a in loop.asked}
         _, missing = coverage(loop.query, [loop.texts.get(p, "") for p in top[:COVERAGE_TOP]])
         probes = []
+        focus = _focus(loop.query, [loop.texts.get(p, "") for p in top])
+        if focus and normalize_name(focus) not in asked:
+            asked.add(normalize_name(focus))
+            probes.append(focus)
+            loop.focused.add(focus)
         for display in _rank_entities(candidates, asked, walk[id(loop)], state, entity_rows):
             extra = [w for w in missing if w not in set(words(display))][:PROBE_TERMS]
             probe = " ".join([display, *extra])
@@ -453,6 +464,22 @@ def _offline_probes(context: RetrievalContext, loops: Sequence[_Loop], limit: in
                 break
         out.append(probes or _keyword_probes(loop, top[:PROBE_SOURCES], limit))
     return out
+
+
+def _focus(query: str, evidence: Sequence[str]) -> str | None:
+    """The question's content words without those every evidence passage holds (they tell nothing apart), when
+    that drops some but not all of them (in one story, its heroine's name is in every passage).
+
+    >>> _focus("Where did Cinderella's mother die?", ["Cinderella: her mother", "Cinderella wept"])
+    'mother die'
+    """
+    terms = [w for w in dict.fromkeys(words(query)) if w not in _SKIP and len(w) > 1]
+    texts = [t for t in evidence if t]
+    if len(texts) < 2 or not terms:
+        return None
+    present = [{_stem(w) for w in words(text)} for text in texts]
+    kept = [w for w in terms if not all(_stem(w) in stems for stems in present)]
+    return " ".join(kept) if 0 < len(kept) < len(terms) else None
 
 
 def _rank_entities(candidates: Sequence[tuple[str, str, str | None, float]], asked: set[str], mass: np.ndarray,
@@ -476,18 +503,23 @@ def _rank_entities(candidates: Sequence[tuple[str, str, str | None, float]], ask
 
 
 def _proper(display: str, label: str | None) -> bool:
-    """Whether an entity is a name (tagged by NER, or capitalised like one), not a described thing.
+    """Whether an entity is a name (tagged by NER, or two or more capitalised words), not a described thing.
+
+    A single capitalised word without a NER label is often just the first word of a sentence ("Therein").
 
     >>> _proper("The Starfall Festival", None), _proper("an astronomical observatory on Marren Head", None)
     (True, False)
+    >>> _proper("Therein", None), _proper("Kettleby", "LOC")
+    (False, True)
     """
     if label:
         return True
     tokens = display.split()
     if tokens and tokens[0].casefold() in ("the", "a", "an"):
         tokens = tokens[1:]
-    return bool(tokens) and tokens[0][:1].isupper() and all(t[:1].isupper() or t.casefold() in _LINKS or
-                                                            not t[:1].isalpha() for t in tokens)
+    capitalised = sum(t[:1].isupper() for t in tokens)
+    return capitalised >= 2 and tokens[0][:1].isupper() and all(t[:1].isupper() or t.casefold() in _LINKS or
+                                                                not t[:1].isalpha() for t in tokens)
 
 
 def _walks(context: RetrievalContext, state: GraphState, loops: Sequence[_Loop], walk: dict[int, np.ndarray]
@@ -539,16 +571,17 @@ def _note_findings(context: RetrievalContext, client: object, loops: Sequence[_L
                 sections[heading] = [summaries[c] for c in li.clusters[:FINDINGS_SHOWN[heading]] if c in summaries]
         requests.append(CueRequest(loop.query, probe, sections))
     cues = ask_cues(client, requests)  # type: ignore[arg-type]
-    for loop, cue in zip(loops, cues):
-        if isinstance(cue, LLMError):
-            loop.note = f"no findings noted: {cue}"
-        elif cue:
-            loop.findings.append(cue)
     for loop in dict.fromkeys(loops):
-        if loop.cycles:
-            last = loop.cycles[-1]
-            cycle_cues = tuple(c for lp, c in zip(loops, cues) if lp is loop and isinstance(c, str) and c)
-            loop.cycles[-1] = replace(last, findings=last.findings + cycle_cues, note=last.note or loop.note)
+        mine = [cue for owner, cue in zip(loops, cues) if owner is loop]
+        texts = tuple(c for c in mine if isinstance(c, str) and c)
+        errors = [c for c in mine if isinstance(c, LLMError)]
+        loop.findings += texts
+        last = loop.cycles[-1]
+        note = last.note
+        if errors:
+            failed = f"no findings noted for {len(errors)} search(es): {errors[0]}"
+            note = f"{note}; {failed}" if note else failed
+        loop.cycles[-1] = replace(last, findings=last.findings + texts, note=note)
 
 
 # --- the result -----------------------------------------------------------------------------------
