@@ -19,7 +19,7 @@ from hippo.errors import (
     UnknownMethodError,
 )
 from hippo.facade import KnowledgeGraph, open
-from hippo.model import Answer, Document, Hit, IndexReport, Passage, Source, Why
+from hippo.model import Answer, Document, Hit, IndexReport, LayerReport, Passage, ProbeCycle, ProbeResult, Source, Why
 
 __all__ = [
     "Answer",
@@ -33,8 +33,11 @@ __all__ = [
     "IngestError",
     "KnowledgeGraph",
     "LLMError",
+    "LayerReport",
     "NoSeedsError",
     "Passage",
+    "ProbeCycle",
+    "ProbeResult",
     "Settings",
     "Source",
     "StoreError",

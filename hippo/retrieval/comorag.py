@@ -93,14 +93,12 @@ W_FOCUS = 0.5
 """Fusion weight of a focused restatement of the question (see :func:`_focus`)."""
 W_LAYER = 0.05
 """Multiplier of the fusion weight for a semantic or episodic list."""
-CONSENSUS = 0.1
-"""Share of a passage's other lists added to its best list's share (the best list decides, agreement breaks ties)."""
 COVERAGE_TOP = 3
 """Fused passages whose words count for the offline coverage."""
 SUFFICIENT_COVERAGE = 1.0
 """Offline: the evidence suffices at this coverage of the question's content words."""
 PROBE_SOURCES = 3
-"""Top fused passages (not used before) whose entities offline probes are drawn from, per cycle."""
+"""Top fused passages whose mentioned entities are probe candidates (besides the names in the top POOL_K facts)."""
 PROBE_TERMS = 2
 """Uncovered question words appended to an offline probe, at most."""
 FINDINGS_SHOWN = {"detail passages": 5, "topic summaries": 2, "timeline summaries": 2}
@@ -301,7 +299,7 @@ def probe_many(context: RetrievalContext, queries: Sequence[str], k: int) -> lis
         _remember_texts(loop, lists)
         top = loop.top(k)
         loop.cycles.append(ProbeCycle(0, (loop.query,), tuple(dict.fromkeys(p for li in lists for p in li.passage_ids)),
-                                      tuple(top), _coverage(loop)))
+                                      tuple(top), _coverage(context, loop)))
     if client is not None:
         _note_findings(context, client, loops, found, [None] * len(loops))
     walk: dict[int, np.ndarray] = {}
@@ -344,7 +342,7 @@ def probe_many(context: RetrievalContext, queries: Sequence[str], k: int) -> lis
             _remember_texts(loop, lists)
             new = tuple(dict.fromkeys(p for li in lists for p in li.passage_ids if p not in before_pool))
             new_top = tuple(p for p in loop.top(k) if p not in before_top)
-            loop.cycles.append(ProbeCycle(cycle, tuple(probes), new, new_top, _coverage(loop), note=loop.note))
+            loop.cycles.append(ProbeCycle(cycle, tuple(probes), new, new_top, _coverage(context, loop), note=loop.note))
             loop.note = None
             loop.stale = not new_top
         if client is not None and owners:
@@ -362,8 +360,10 @@ def _remember_texts(loop: _Loop, lists: Sequence[_List]) -> None:
         loop.texts.update(zip(li.passage_ids, li.texts))
 
 
-def _coverage(loop: _Loop) -> float:
-    return round(coverage(loop.query, [loop.texts.get(p, "") for p in loop.top(COVERAGE_TOP)])[0], 4)
+def _coverage(context: RetrievalContext, loop: _Loop) -> float:
+    top = loop.top(COVERAGE_TOP)
+    _fill_texts(context, loop, top)
+    return round(coverage(loop.query, [loop.texts.get(p, "") for p in top])[0], 4)
 
 
 def _fill_texts(context: RetrievalContext, loop: _Loop, passage_ids: Sequence[str]) -> None:
