@@ -13,7 +13,7 @@ embedding of the summary), linked to their passages by weighted IN_CLUSTER edges
   (ComoRAG computes it before the passages exist, so its window is always 2). A document of one
   passage gets no window: the window would be the passage itself.
 
-Summaries are extractive offline (the colleague helpers of :mod:`hippo.memory.extractive`: the
+Summaries are extractive offline (the MemGAS unit helpers of :mod:`hippo.memory.extractive`: the
 sentences nearest the centroid, key phrases by TF-IDF), or written by the LLM when one is given.
 
 Cost and incrementality: the episodic layer is updated per document (windows of new or changed
