@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from hippo.errors import LLMError
 from hippo.llm.client import ChatRequest, LLMClient
@@ -85,13 +86,9 @@ def judge(client: LLMClient, items: Sequence[tuple[str, Sequence[str]]]) -> list
                                             schema_name="decision", max_tokens=JUDGE_MAX_TOKENS) for q, f in items])
     out: list[Judgement | LLMError] = []
     for reply in replies:
-        if isinstance(reply, LLMError):
-            out.append(reply)
-            continue
-        try:
-            data = parse_json(reply.text, truncated=reply.truncated)
-        except LLMError as exc:
-            out.append(exc)
+        data = _reply_data(reply)
+        if isinstance(data, LLMError):
+            out.append(data)
             continue
         if not isinstance(data, dict) or not isinstance(data.get("sufficient"), bool):
             out.append(LLMError(f"the sufficiency reply has no boolean \"sufficient\": {str(data)[:80]!r}"))
@@ -108,13 +105,9 @@ def ask_probes(client: LLMClient, requests: Sequence[ProbeRequest], limit: int =
                                 for r in requests])
     out: list[list[str] | LLMError] = []
     for request, reply in zip(requests, replies):
-        if isinstance(reply, LLMError):
-            out.append(reply)
-            continue
-        try:
-            data = parse_json(reply.text, truncated=reply.truncated)
-        except LLMError as exc:
-            out.append(exc)
+        data = _reply_data(reply)
+        if isinstance(data, LLMError):
+            out.append(data)
             continue
         if isinstance(data, dict):  # {"probes": [...]}, or ComoRAG's {"probe_1": ..., "probe_2": ...}
             listed = data.get("probes")
@@ -138,3 +131,13 @@ def ask_probes(client: LLMClient, requests: Sequence[ProbeRequest], limit: int =
 
 def _key(text: str) -> str:
     return " ".join(text.casefold().split()).strip(" .?!")
+
+
+def _reply_data(reply: object) -> Any:
+    """The JSON a reply holds, or the :class:`LLMError` of a failed call or an unparseable reply."""
+    if isinstance(reply, LLMError):
+        return reply
+    try:
+        return parse_json(reply.text, truncated=reply.truncated)  # type: ignore[attr-defined]
+    except LLMError as exc:
+        return exc
