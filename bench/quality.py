@@ -7,16 +7,24 @@ extractor, and gets ComoRAG's layers (``kg.cluster()``). For each question and m
 multiple-choice prompts receive), and :func:`hippo.eval.reader.choose_option` picks the option best
 supported by their sentences. Reports accuracy, latency p50/p95 and, for comorag, the probing cycles
 used (mean) and why the loops stopped; ``reader_with_every_passage`` is the reader's accuracy when it
-reads the whole story (what retrieval could at most help it to). ``index_seconds`` and
+reads the whole story (what retrieval could at most help it to), and
+``option_alone_with_every_passage`` the same with each option embedded without its question. ``index_seconds`` and
 ``cluster_seconds`` count only work done in this run (``stores_reused`` stores were already built).
 
-Usage: python bench/quality.py [--methods "dense;hipporag;comorag"] [--k 5] [--query full|question] [--fresh]
+``--reader llm`` reads with the configured LLM (``HIPPO_LLM_*``, see the README) instead of the
+offline reader; results then go to ``quality-dev-llm`` unless ``--set`` says otherwise. ``paired``
+counts the questions each method gets right where the other does not, with the two-sided sign-test
+p-value, since on 79 questions one question is 1.3 points.
+
+Usage: python bench/quality.py [--methods "dense;hipporag;comorag"] [--k 5] [--query full|question]
+       [--reader offline|llm] [--fresh]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import shutil
 import sys
 import time
@@ -25,7 +33,7 @@ from pathlib import Path
 
 import hippo
 from hippo.eval import machine_info, percentile_ms, write_results
-from hippo.eval.reader import choose_option, split_options
+from hippo.eval.reader import choose_option, choose_option_llm, split_options
 from hippo.model import Hit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,6 +57,34 @@ def load_stories() -> list[dict]:
     return stories
 
 
+READERS = {
+    "offline": "max cosine between 'question option' and the retrieved sentences (hippo.eval.reader.choose_option)",
+    "llm": "the configured LLM picks a letter after reading the retrieved passages (choose_option_llm)",
+}
+
+
+def paired(right: dict[str, list[bool]]) -> dict[str, dict[str, float]]:
+    """For each pair of methods: questions only the first gets right, only the second, and the sign-test p."""
+    out = {}
+    names = list(right)
+    for i, first in enumerate(names):
+        for second in names[i + 1:]:
+            wins = sum(a and not b for a, b in zip(right[first], right[second]))
+            losses = sum(b and not a for a, b in zip(right[first], right[second]))
+            out[f"{first} vs {second}"] = {"only_first": wins, "only_second": losses,
+                                           "sign_test_p": round(sign_test(wins, losses), 3)}
+    return out
+
+
+def sign_test(wins: int, losses: int) -> float:
+    """Two-sided exact sign-test p-value of ``wins`` against ``losses`` (ties left out)."""
+    n = wins + losses
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, j) for j in range(min(wins, losses) + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--methods", default="dense;hipporag;comorag", help="';'-separated methods")
@@ -57,8 +93,11 @@ def main() -> int:
                         help="retrieve with the question and its options (full) or the question alone")
     parser.add_argument("--store", default=str(ROOT / "build" / "bench" / "quality"), help="scratch folder")
     parser.add_argument("--fresh", action="store_true", help="re-index the stories from scratch")
-    parser.add_argument("--set", default="quality-dev", help="results name (bench/results/<set>.json)")
+    parser.add_argument("--reader", choices=("offline", "llm"), default="offline",
+                        help="the offline cosine reader, or the configured LLM")
+    parser.add_argument("--set", default=None, help="results name (default quality-dev, quality-dev-llm)")
     args = parser.parse_args()
+    args.set = args.set or ("quality-dev" if args.reader == "offline" else "quality-dev-llm")
     if not DATA.exists():
         print(f"QuALITY data not found at {DATA}; it lives in ../shared/data.", file=sys.stderr)
         return 2
@@ -66,15 +105,18 @@ def main() -> int:
         shutil.rmtree(args.store, ignore_errors=True)
     stories = load_stories()
     methods = args.methods.split(";")
-    correct = Counter()
+    right: dict[str, list[bool]] = {m: [] for m in methods}
     latencies: dict[str, list[float]] = {m: [] for m in methods}
     cycles: list[int] = []
     stops: Counter[str] = Counter()
     index_seconds = cluster_seconds = 0.0
-    passages = reused = every_passage = 0
+    passages = reused = every_passage = option_alone = 0
     layers: Counter[str] = Counter()
     for number, story in enumerate(stories):
         with hippo.open(Path(args.store) / f"story-{number}", extractor="spacy") as kg:
+            if args.reader == "llm" and kg.llm() is None:
+                print("--reader llm needs an LLM: set HIPPO_LLM_BASE_URL and HIPPO_LLM_MODEL.", file=sys.stderr)
+                return 2
             if not kg.stats()["counts"]["passages"]:
                 report = kg.add_texts([story["text"]], [{"title": story["title"], "source": f"quality-{number}"}])
                 index_seconds += report.seconds
@@ -85,8 +127,10 @@ def main() -> int:
             layers.update({str(k): v for k, v in layer_report.clusters_per_level.items()})
             passages += kg.stats()["counts"]["passages"]
             whole = [Hit(p.passage_id, p.doc_id, p.text, 0.0, "all", p.title) for p in kg.store.iter_passages()]
-            for q in story["questions"]:  # the reader's ceiling: every passage of the story
+            for q in story["questions"]:  # the offline reader's ceiling: every passage of the story
                 every_passage += choose_option(q["question"], q["options"], whole, kg.embedder())[0] == q["gold"]
+                option_alone += choose_option(q["question"], q["options"], whole, kg.embedder(),
+                                              with_question=False)[0] == q["gold"]
             for method in methods:
                 kg.retrieve(story["questions"][0]["question"], k=args.k, method=method)  # warm caches
                 kg.embedder().clear_cache()  # each method pays for embedding its own queries
@@ -101,24 +145,28 @@ def main() -> int:
                     else:
                         hits = kg.retrieve(query, k=args.k, method=method)
                     latencies[method].append(time.perf_counter() - started)
-                    chosen, _ = choose_option(q["question"], q["options"], hits, kg.embedder())
-                    correct[method] += chosen == q["gold"]
+                    if args.reader == "llm":
+                        chosen = choose_option_llm(q["question"], q["options"], hits, kg.llm())
+                    else:
+                        chosen, _ = choose_option(q["question"], q["options"], hits, kg.embedder())
+                    right[method].append(chosen == q["gold"])
     total = sum(len(s["questions"]) for s in stories)
     results = {}
     for method in methods:
-        results[method] = {"accuracy": round(correct[method] / total, 4),
+        results[method] = {"accuracy": round(sum(right[method]) / total, 4),
                            "latency_ms_p50": round(percentile_ms(latencies[method], 50), 2),
                            "latency_ms_p95": round(percentile_ms(latencies[method], 95), 2)}
         if method == "comorag" and cycles:
             results[method]["cycles_mean"] = round(sum(cycles) / len(cycles), 3)
     facts = {"stories": len(stories), "questions": total, "passages": passages, "k": args.k, "query": args.query,
-             "reader": "max cosine between 'question option' and the retrieved sentences (hippo.eval.reader)",
-             "reader_with_every_passage": round(every_passage / total, 4), "stores_reused": reused,
+             "reader": READERS[args.reader], "paired": paired(right),
+             "reader_with_every_passage": round(every_passage / total, 4),
+             "option_alone_with_every_passage": round(option_alone / total, 4), "stores_reused": reused,
              "index_seconds": round(index_seconds, 1), "cluster_seconds": round(cluster_seconds, 1),
              "clusters_per_level": dict(layers), "comorag_stopped": dict(stops.most_common()),
              "extractor": "spacy", "machine": machine_info()}
     path = write_results(RESULTS, args.set, results, facts,
-                         notes="Each story is its own store; accuracy of the same offline reader over each "
+                         notes="Each story is its own store; accuracy of the same reader over each "
                                "method's top-k passages. Produced by `python bench/quality.py`.")
     print(path.with_suffix(".md").read_text())
     return 0

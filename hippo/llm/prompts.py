@@ -15,6 +15,9 @@ from typing import Any
 
 __all__ = [
     "ANSWER_SYSTEM",
+    "CHOICE_SCHEMA",
+    "CHOICE_SYSTEM",
+    "choice_messages",
     "CUE_SYSTEM",
     "PROBE_SCHEMA",
     "PROBE_SYSTEM",
@@ -161,6 +164,35 @@ def answer_messages(question: str, passages: Sequence[str]) -> Messages:
         {"role": "user", "content": _ANSWER_EXAMPLE},
         {"role": "assistant", "content": _ANSWER_EXAMPLE_REPLY},
         {"role": "user", "content": f"{numbered}\n\nQuestion: {question}"},
+    )
+
+
+CHOICE_SYSTEM = (
+    "You answer a multiple-choice question about a story from numbered passages of it. Weigh every option "
+    "against what the passages say; pick an option only if the passages support it, preferring the one with the "
+    'most support. Reply with JSON: {"choice": "<letter>"} and nothing else.'
+)
+CHOICE_SCHEMA = {
+    "type": "object",
+    "properties": {"choice": {"type": "string", "enum": ["A", "B", "C", "D"]}},
+    "required": ["choice"],
+}
+_CHOICE_EXAMPLE = _ANSWER_EXAMPLE + "\n(A) Loch Sgor\n(B) Loch Arrin\n(C) The Halvard pond\n(D) The sea"
+
+
+def choice_messages(question: str, options: dict[str, str], passages: Sequence[str]) -> Messages:
+    """Messages asking which of ``options`` (letter to text) the ``passages`` (numbered from 1) support.
+
+    ComoRAG's multiple-choice prompt has no "not enough information" answer either: the
+    reader must commit to a letter, as a QuALITY accuracy needs.
+    """
+    numbered = "\n\n".join(f"[{n}] {text}" for n, text in enumerate(passages, start=1))
+    listed = "\n".join(f"({letter}) {text}" for letter, text in options.items())
+    return (
+        {"role": "system", "content": CHOICE_SYSTEM},
+        {"role": "user", "content": _CHOICE_EXAMPLE},
+        {"role": "assistant", "content": json.dumps({"choice": "B"})},
+        {"role": "user", "content": f"{numbered}\n\nQuestion: {question}\n{listed}"},
     )
 
 
