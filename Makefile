@@ -53,6 +53,12 @@ bench: $(VENV)/.installed
 bench-locomo: $(VENV)/.installed
 	$(BIN)/python bench/locomo.py --fresh
 
+## make bench-scale: index time by stage, store size, peak RSS and query latency on generated corpora of
+## 10k, 30k and 100k passages, one fresh process per size (writes bench/results/scale.json and .md; hours on 2 cores).
+.PHONY: bench-scale
+bench-scale: $(VENV)/.installed
+	$(BIN)/python bench/scale.py
+
 ## make ui: the web UI on the demo store (indexed first; unchanged files are skipped) at http://127.0.0.1:8501
 ui: $(VENV)/.installed
 	$(BIN)/hippo index data/demo --store $(DEMO_STORE)

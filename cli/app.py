@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 import hippo
 from hippo.cli.render import (
     print_answer,
+    print_check,
     print_entity,
     print_hits,
     print_json,
@@ -293,17 +294,36 @@ def export(
     graphml: Annotated[Path | None, typer.Option("--graphml", help="Write the graph as GraphML to this file.")] = None,
     openie: Annotated[Path | None, typer.Option(
         "--openie", help="Write passages with their entities and triples as HippoRAG OpenIE JSON.")] = None,
+    to: Annotated[str | None, typer.Option(
+        "--to", help="Copy the store into another: a Neo4j URI (neo4j://host:7687) or a folder.")] = None,
+    source: Annotated[str | None, typer.Option(
+        "--from", help="Copy the store at this location (e.g. neo4j://host:7687) into --store.")] = None,
     store: StoreOpt = ".hippo",
     debug: DebugOpt = False,
 ) -> None:
-    """Export the graph (entities, passages, facts, synonyms, mentions) as GraphML, or extractions as OpenIE."""
-    if not graphml and not openie:
-        raise typer.BadParameter("give --graphml FILE, --openie FILE, or both.")
+    """Export the graph as GraphML, extractions as OpenIE, or the whole store into another (--to / --from)."""
+    if not (graphml or openie or to or source):
+        raise typer.BadParameter("give --graphml FILE, --openie FILE, --to STORE or --from STORE.")
+    if source and (graphml or openie or to):
+        raise typer.BadParameter("--from copies into --store; give it on its own.")
+    if source:
+        with _open(source) as origin:
+            _print_copy(origin.copy_to(store))
+        return
     with _open(store) as kg:
         if graphml:
             out.print(f"wrote {kg.export_graphml(graphml):,} nodes to {graphml}")
         if openie:
             out.print(f"wrote {kg.export_openie(openie):,} passages to {openie}")
+        if to:
+            _print_copy(kg.copy_to(to))
+
+
+def _print_copy(report: Any) -> None:
+    counts = ", ".join(f"{n:,} {name.replace('_', ' ')}" for name, n in report.counts().items() if n) or "nothing"
+    skipped = f" ({report.skipped:,} already there)" if report.skipped else ""
+    out.print(f"copied {counts} from {report.source} to {report.target} in {report.seconds:.1f} s{skipped}",
+              highlight=False)
 
 
 @app.command()
@@ -355,6 +375,20 @@ def probe(
         print_json(out, result.to_dict())
     else:
         print_probe(out, result)
+
+
+@app.command()
+@handle_errors
+def check(store: StoreOpt = ".hippo", json: JsonOpt = False, debug: DebugOpt = False) -> None:
+    """Check the store's integrity: SQLite, vectors against committed rows, graph edges, orphans (exit 1 if damaged)."""
+    with _open(store) as kg:
+        report = kg.check()
+    if json:
+        print_json(out, report.to_dict())
+    else:
+        print_check(out, report)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -17,7 +17,8 @@ SKIPS_SHOWN_PER_REASON = 10
 
 __all__ = [
     "print_entity",
-    "print_path","print_answer", "print_hits", "print_json", "print_report", "shorten", "print_layers", "print_probe"]
+    "print_path","print_answer", "print_hits", "print_json", "print_report", "shorten", "print_layers", "print_probe",
+    "print_check"]
 
 
 def print_json(console: Console, data: Any) -> None:
@@ -107,6 +108,23 @@ def print_report(console: Console, report: IndexReport) -> None:
                 console.print(f"  [yellow]skipped[/yellow] {skip.path}: {skip.reason}", highlight=False)
             elif shown[kind] == SKIPS_SHOWN_PER_REASON + 1:
                 console.print(f"  … more '{kind}' skips (--json lists them all)", highlight=False)
+
+
+def print_check(console: Console, report: Any) -> None:
+    """A :class:`~hippo.stores.check.StoreCheck`: each kind of problem with its count and example ids."""
+    records = sum(report.checked.values())
+    if report.ok:
+        console.print(f"[green]ok[/green]: store {report.store} is sound ({records:,} records checked in "
+                      f"{report.seconds:.1f} s)", highlight=False)
+    else:
+        total = sum(p.count for p in report.problems)
+        console.print(f"[red]damaged[/red]: store {report.store} has {total:,} problem(s) of "
+                      f"{len(report.problems)} kind(s):", highlight=False)
+        for problem in report.problems:
+            console.print(f"  {problem.kind}: {problem.count:,} ({problem.detail}); e.g. "
+                          + ", ".join(shorten(e, 80) for e in problem.examples), highlight=False)
+    for note in report.notes:
+        console.print(f"  [dim]note: {note}[/dim]", highlight=False)
 
 
 def print_entity(console: Console, view: EntityView) -> None:

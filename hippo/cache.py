@@ -28,15 +28,20 @@ class DerivedCache:
         self._lock = threading.Lock()
 
     def get(self, key: str, build: Callable[[], T]) -> T:
-        """The cached value for ``key``, built with ``build()`` when missing or stale."""
-        version = self._store.version()
-        with self._lock:
-            if version != self._version:
-                self._values.clear()
-                self._version = version
-            if key in self._values:
-                return self._values[key]
-        value = build()
+        """The cached value for ``key``, built with ``build()`` when missing or stale.
+
+        The version and everything ``build`` reads come from one store snapshot, so a value is
+        never assembled from before and after another process's batch, nor kept under the wrong version.
+        """
+        with self._store.snapshot():
+            version = self._store.version()
+            with self._lock:
+                if version != self._version:
+                    self._values.clear()
+                    self._version = version
+                if key in self._values:
+                    return self._values[key]
+            value = build()
         with self._lock:
             if self._version == version:
                 self._values[key] = value

@@ -21,11 +21,13 @@ from hippo.errors import ConfigError, StoreError
 from hippo.graph import explore
 from hippo.model import Answer, Document, Entity, Fact, Hit, IndexReport, LayerReport, ProbeResult, Unit
 from hippo.retrieval.base import FactFilter, FactFilterResult, RetrievalContext, get_method
-from hippo.stores import open_store
+from hippo.stores import open_store, resolve_location
 from hippo.stores.base import DocumentSummary, GraphStore
 
 if TYPE_CHECKING:
     from hippo.llm.client import LLMClient
+    from hippo.stores.check import StoreCheck
+    from hippo.stores.copy import CopyReport
 
 __all__ = ["KnowledgeGraph", "open"]
 
@@ -308,6 +310,33 @@ class KnowledgeGraph:
         graph = self.to_networkx(max_nodes=max_nodes)
         nx.write_graphml(graph, os.fspath(path))
         return graph.number_of_nodes()
+
+    def check(self) -> StoreCheck:
+        """The store's integrity: SQLite, vectors against committed rows, graph edges against facts, orphans.
+
+        Returns a :class:`~hippo.stores.check.StoreCheck` (``ok`` when no problem was found), with
+        each kind of problem counted and a few example ids. Safe while another process writes.
+        """
+        from hippo.stores.check import check_store
+
+        return check_store(self.store)
+
+    def copy_to(self, location: str | os.PathLike[str]) -> CopyReport:
+        """Copy this store into the store at ``location`` (a folder or a ``neo4j://`` URI); return what was written.
+
+        A new target is created with this store's settings; an existing one must use the same embedding
+        model and hold nothing this store lacks (an interrupted copy resumes). Vectors are copied, not
+        recomputed. ``hippo export --to`` and ``--from`` run this.
+        """
+        from hippo.stores.copy import copy_store
+
+        if resolve_location(location) == resolve_location(self.store.location):
+            raise ConfigError(f"cannot copy {self.store.location} into itself; name another store.")
+        target = open_store(os.fspath(location), self.settings.to_dict(), create=True)
+        try:
+            return copy_store(self.store, target, batch=self.settings.ingest_batch_docs)
+        finally:
+            target.close()
 
     def stats(self) -> dict[str, Any]:
         """Counts by kind, the store's location and the settings it was built with."""

@@ -4,7 +4,9 @@ A document shorter than the budget stays one passage (HippoRAG's corpora are one
 passage per record). Longer ones are packed sentence by sentence up to the budget,
 and each passage after the first starts with the last sentences of the one before
 (up to ``overlap`` tokens), so a fact stated across a boundary is still whole somewhere.
-A "sentence" longer than the budget on its own is cut at token boundaries.
+A "sentence" longer than the budget on its own is cut at token boundaries, and a run of
+characters without spaces or punctuation (a base64 blob, a minified line) is cut every
+``max_tokens * MAX_TOKEN_CHARS`` characters, so no passage outgrows its budget whatever the input.
 
 Every passage begins with the document title on its own line when the text does not
 already begin with it ("title\\ntext", as HippoRAG builds passages), so a passage read
@@ -15,11 +17,16 @@ from __future__ import annotations
 
 import re
 
-from hippo.text import count_tokens, split_sentences
+from hippo.text import split_sentences
 
-__all__ = ["chunk_text"]
+__all__ = ["MAX_TOKEN_CHARS", "chunk_text"]
 
-_TOKEN_SPAN = re.compile(r"\w+|[^\w\s]")
+MAX_TOKEN_CHARS = 8
+"""Characters allowed per budget token in one passage (English averages under 5 per token)."""
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_TOKEN_SPAN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+|[^\w\s]")
+"""A token: one Chinese or Japanese character (their text has no spaces), a run of other word characters,
+or a punctuation mark."""
 
 
 def chunk_text(text: str, title: str = "", *, max_tokens: int = 256, overlap: int = 32) -> list[str]:
@@ -31,15 +38,17 @@ def chunk_text(text: str, title: str = "", *, max_tokens: int = 256, overlap: in
     [3, 3, 2]
     """
     body = text.strip()
+    if not body:  # a record with a title only is still something to find
+        return [title.strip()] if title.strip() else []
     header = "" if not title.strip() or body.split("\n", 1)[0].strip() == title.strip() else title.strip() + "\n"
-    if count_tokens(body) <= max_tokens:
-        return [header + body] if body else []
+    if _cost(body) <= max_tokens:
+        return [header + body]
     pieces = [piece for sentence in split_sentences(body) for piece in _cut_long(sentence, max_tokens)]
     passages: list[str] = []
     current: list[tuple[str, int]] = []
     size = 0
     for piece in pieces:
-        tokens = count_tokens(piece)
+        tokens = _cost(piece)
         if current and size + tokens > max_tokens:
             passages.append(" ".join(s for s, _ in current))
             current, size = _tail(current, overlap, max_tokens - tokens)
@@ -62,10 +71,17 @@ def _tail(sentences: list[tuple[str, int]], overlap: int, room: int) -> tuple[li
     return kept, size
 
 
+def _cost(text: str) -> int:
+    """What ``text`` takes of the budget: its tokens, or more when they are unusually long."""
+    return max(sum(1 for _ in _TOKEN_SPAN.finditer(text)), len(text) // MAX_TOKEN_CHARS)
+
+
 def _cut_long(sentence: str, max_tokens: int) -> list[str]:
-    """A sentence over the budget, cut into runs of at most ``max_tokens`` tokens."""
-    spans = [m.span() for m in _TOKEN_SPAN.finditer(sentence)]
-    if len(spans) <= max_tokens:
+    """A sentence over the budget, cut into runs of at most ``max_tokens`` tokens and as many budget characters."""
+    if _cost(sentence) <= max_tokens:
         return [sentence]
-    return [sentence[spans[i][0]:spans[min(i + max_tokens, len(spans)) - 1][1]]
+    max_chars = max_tokens * MAX_TOKEN_CHARS
+    spans = [m.span() for m in _TOKEN_SPAN.finditer(sentence)]
+    runs = [sentence[spans[i][0]:spans[min(i + max_tokens, len(spans)) - 1][1]]
             for i in range(0, len(spans), max_tokens)]
+    return [run[start:start + max_chars] for run in runs for start in range(0, len(run), max_chars)]

@@ -9,15 +9,26 @@ with one passage per turn.
 
 A file that cannot be indexed raises :class:`~hippo.errors.IngestError` whose message is
 the skip reason, in the form ``"<kind>: <detail>"`` (the kind is what the run summary counts).
+
+Memory stays bounded whatever the input: a text, markdown or JSON-lines file over
+:data:`STREAM_BYTES` is never held whole; it is hashed and checked in blocks, then read again
+record by record (``.jsonl``) or as documents of about :data:`PART_CHARS` characters each
+(``<file>#part-N``), cut between paragraphs. HTML, PDF and JSON files are parsed whole (they have
+to be), up to :data:`WHOLE_FILE_BYTES`.
 """
 
 from __future__ import annotations
 
+import codecs
+import contextlib
+import errno
 import fnmatch
+import hashlib
 import json
 import os
 import re
-from collections.abc import Iterator, Sequence
+import stat
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,10 +36,24 @@ from typing import Any
 from hippo.errors import IngestError
 from hippo.model import Skip
 
-__all__ = ["SUFFIXES", "LoadedDoc", "LoadedPassage", "decode_text", "discover", "parse_file", "read_bytes"]
+__all__ = ["PART_CHARS", "STREAM_BYTES", "SUFFIXES", "WHOLE_FILE_BYTES", "FileContent", "LoadedDoc", "LoadedPassage",
+           "clean_text", "decode_text", "discover", "iter_jsonl_records", "iter_text_parts", "open_file", "parse_file",
+           "read_bytes"]
 
 SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".json", ".jsonl")
+WHOLE_SUFFIXES = (".html", ".htm", ".pdf", ".json")
+"""Formats that must be parsed whole; every other file is text (or JSON lines) and can be streamed."""
+WHOLE_FILE_BYTES = 128 * 1024 * 1024
+"""Largest file parsed whole: parsing takes several times the file's size in memory."""
 SNIFF_BYTES = 8192
+STREAM_BYTES = 8 * 1024 * 1024
+"""Text and markdown files larger than this are streamed in parts instead of read whole."""
+PART_CHARS = 1024 * 1024
+"""A streamed file becomes one document per part of about this many characters."""
+BLOCK_BYTES = 1024 * 1024
+"""Bytes read at a time from a streamed file."""
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+_VERTICAL = re.compile(r"[\x0b\x0c\u2028\u2029]")
 
 
 @dataclass(frozen=True)
@@ -56,12 +81,23 @@ class LoadedDoc:
     passages: tuple[LoadedPassage, ...] | None = None
 
 
+@dataclass(frozen=True)
+class FileContent:
+    """A file's hash and size, and how to get its documents (parsed only when the hash is new)."""
+
+    content_hash: str
+    size: int
+    documents: Callable[[], Iterable[LoadedDoc | Skip]]
+    streamed: bool = False
+
+
 def discover(paths: Sequence[str | os.PathLike[str]], include: Sequence[str] = (),
              exclude: Sequence[str] = ()) -> Iterator[Path | Skip]:
     """Files to index under ``paths``, in a stable order, and skips for what cannot be.
 
-    Folders are walked recursively without following symbolic links (so link loops are
-    harmless); hidden files and folders are passed over. In folders only supported
+    Folders are walked to any depth without following symbolic links to folders (so link
+    loops are harmless); hidden files and folders are passed over; a link to a file is read,
+    a broken one or a loop of links is skipped with that reason. In folders only supported
     suffixes are taken, then filtered by ``include`` globs (any must match, when given)
     and ``exclude`` globs (none may match); globs match the path relative to the folder
     and the file name. A file named explicitly is always read.
@@ -71,6 +107,9 @@ def discover(paths: Sequence[str | os.PathLike[str]], include: Sequence[str] = (
         path = Path(raw)
         if path.is_dir():
             for file in _walk(path):
+                if isinstance(file, Skip):
+                    yield file
+                    continue
                 rel = file.relative_to(path).as_posix()
                 if include and not any(_glob(rel, file.name, g) for g in include):
                     continue
@@ -79,41 +118,121 @@ def discover(paths: Sequence[str | os.PathLike[str]], include: Sequence[str] = (
                 if file.suffix.lower() not in SUFFIXES:
                     yield Skip(str(file), f"unsupported type: {file.suffix or 'no suffix'}")
                     continue
-                resolved = file.resolve()
-                if resolved not in seen:
+                resolved = _resolve(file)
+                if isinstance(resolved, Skip):
+                    yield resolved
+                elif resolved not in seen:
                     seen.add(resolved)
                     yield file
-        elif path.is_file():
+        elif path.exists():  # a file, or something that is not one (read_bytes says why it cannot be read)
             resolved = path.resolve()
             if resolved not in seen:
                 seen.add(resolved)
                 yield path
         elif path.is_symlink():
-            yield Skip(str(path), "broken link: the target does not exist")
+            problem = _resolve(path)
+            yield problem if isinstance(problem, Skip) else Skip(str(path), "broken link: the target does not exist")
         else:
             yield Skip(str(path), "missing: no such file or folder")
 
 
-def _walk(folder: Path) -> Iterator[Path]:
-    for root, dirs, files in os.walk(folder, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if not name.startswith("."):
-                yield Path(root) / name
+def _walk(folder: Path) -> Iterator[Path | Skip]:
+    """Files under ``folder``, depth first in name order, with an explicit stack (no recursion limit on depth).
+
+    Links to folders are not entered; a folder that cannot be listed is a :class:`Skip`.
+    """
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        try:
+            with os.scandir(current) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError as exc:
+            yield Skip(str(current), f"unreadable: the folder cannot be listed ({exc.strerror or exc})")
+            continue
+        folders = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                folders.append(Path(entry.path))
+            elif not _links_to_folder(entry):
+                yield Path(entry.path)
+        stack.extend(reversed(folders))
+
+
+def _links_to_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_symlink() and entry.is_dir()
+    except OSError:  # a loop of links: reported when the file itself is resolved
+        return False
+
+
+def _resolve(path: Path) -> Path | Skip:
+    """The real path of ``path``, or why a link cannot be followed."""
+    try:
+        return path.resolve(strict=True)
+    except FileNotFoundError:
+        if not path.is_symlink():
+            return Skip(str(path), "vanished: the file was removed before it could be read")
+        return Skip(str(path), "broken link: the target does not exist")
+    except RuntimeError:  # Python 3.11 reports a loop of links this way, later versions with ELOOP
+        return Skip(str(path), "link loop: the link leads back to itself")
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return Skip(str(path), "link loop: the link leads back to itself")
+        return Skip(str(path), f"unreadable: {exc.strerror or exc}")
 
 
 def _glob(rel: str, name: str, pattern: str) -> bool:
     return fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(name, pattern)
 
 
+def open_file(path: Path, max_bytes: int) -> FileContent:
+    """Hash ``path`` and say how to read its documents: whole, or streamed when it is large text or JSONL."""
+    size = _regular_size(path, max_bytes)
+    suffix = path.suffix.lower()
+    if size > STREAM_BYTES and suffix not in WHOLE_SUFFIXES:
+        digest = _scan_text(path)
+        if suffix == ".jsonl":
+            return FileContent(digest, size, lambda: iter_jsonl_records(path, digest), streamed=True)
+        return FileContent(digest, size, lambda: iter_text_parts(path, digest), streamed=True)
+    if size > WHOLE_FILE_BYTES:
+        raise IngestError(f"too large: {size:,} bytes; a {suffix} file is parsed whole, and hippo parses at most "
+                          f"{WHOLE_FILE_BYTES:,} bytes at once (split it; a corpus can be given as .jsonl, which is "
+                          "streamed)")
+    data = read_bytes(path, max_bytes)
+    return FileContent(hashlib.sha1(data).hexdigest(), len(data), lambda: parse_file(path, data))
+
+
 def read_bytes(path: Path, max_bytes: int) -> bytes:
     """The file's bytes, or :class:`IngestError` for what cannot be read."""
+    _regular_size(path, max_bytes)
+    with _reading(), open(path, "rb") as handle:
+        return handle.read()
+
+
+def _regular_size(path: Path, max_bytes: int) -> int:
+    """The size of ``path``, a regular file within ``max_bytes``; :class:`IngestError` otherwise.
+
+    A FIFO, socket or device is refused before it is opened: opening a FIFO would wait forever.
+    """
+    with _reading():
+        info = path.stat()
+    if stat.S_ISDIR(info.st_mode):
+        raise IngestError("unreadable: is a directory")
+    if not stat.S_ISREG(info.st_mode):
+        raise IngestError("unreadable: not a regular file (a pipe, socket or device)")
+    if info.st_size > max_bytes:
+        raise IngestError(f"too large: {info.st_size:,} bytes is over the limit of {max_bytes:,} (max_file_bytes)")
+    return info.st_size
+
+
+@contextlib.contextmanager
+def _reading() -> Iterator[None]:
+    """Turn the operating system's errors on reading a file into skip reasons."""
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise IngestError(f"too large: {size:,} bytes is over the limit of {max_bytes:,} (max_file_bytes)")
-        with open(path, "rb") as handle:
-            return handle.read()
+        yield
     except FileNotFoundError:
         raise IngestError("vanished: the file was removed before it could be read") from None
     except PermissionError:
@@ -122,6 +241,107 @@ def read_bytes(path: Path, max_bytes: int) -> bytes:
         raise IngestError("unreadable: is a directory") from None
     except OSError as exc:
         raise IngestError(f"unreadable: {exc.strerror or exc}") from None
+
+
+def _scan_text(path: Path) -> str:
+    """sha1 of a large text file, read in blocks, checking on the way that it is UTF-8 text.
+
+    Checking everything before the first part is indexed means a bad byte near the end skips the
+    file whole instead of leaving its first parts indexed.
+    """
+    digest = hashlib.sha1()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    blank = True
+    with _reading(), open(path, "rb") as handle:
+        while block := handle.read(BLOCK_BYTES):
+            if offset == 0 and b"\x00" in block[:SNIFF_BYTES]:
+                raise IngestError("binary: the file contains NUL bytes, so it is not text")
+            digest.update(block)
+            try:
+                text = decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                raise IngestError(f"invalid UTF-8: byte {offset + exc.start} (0x{block[exc.start]:02x}) "
+                                  "is not valid UTF-8") from None
+            blank = blank and not text.strip()
+            offset += len(block)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise IngestError(f"invalid UTF-8: the file ends inside a character at byte {offset}") from None
+    if blank:
+        raise IngestError("empty: the file has only white space")
+    return digest.hexdigest()
+
+
+def iter_text_parts(path: Path, content_hash: str, part_chars: int | None = None) -> Iterator[LoadedDoc]:
+    """The documents of a large text or markdown file, one per part of about ``part_chars`` characters
+    (default :data:`PART_CHARS`).
+
+    Parts end at a paragraph break when there is one in the second half of the part, else at a line
+    break, else at a space, else anywhere. Every part carries the title of the first. When the bytes
+    read differ from ``content_hash`` (the file changed since it was hashed), :class:`IngestError`
+    is raised after the last part: the file's hash is then not recorded, so the next run reads it again.
+    """
+    part_chars = part_chars or PART_CHARS
+    markdown = path.suffix.lower() in (".md", ".markdown")
+    digest = hashlib.sha1()
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    buffer = ""
+    title = ""
+    number = 0
+    with _reading(), open(path, "rb") as handle:
+        while True:
+            block = handle.read(BLOCK_BYTES)
+            digest.update(block)
+            buffer += decoder.decode(block, final=not block)
+            if number == 0:
+                buffer = buffer.removeprefix("\ufeff")
+            while len(buffer) >= part_chars or (not block and buffer.strip()):
+                cut = _part_end(buffer, part_chars) if len(buffer) >= part_chars else len(buffer)
+                part, buffer = buffer[:cut], buffer[cut:]
+                if not part.strip():
+                    continue
+                number += 1
+                doc = _parse_part(path, part, markdown, first=number == 1)
+                title = title or doc.title
+                yield LoadedDoc(f"part-{number}", title, doc.text, {"part": number})
+            if not block:
+                break
+    if digest.hexdigest() != content_hash:
+        raise IngestError("changed while being read: the file changed between hashing and reading; index it again")
+
+
+def _part_end(buffer: str, size: int) -> int:
+    for mark in ("\n\n", "\n", " "):
+        cut = buffer.rfind(mark, size // 2, size)
+        if cut > 0:
+            return cut + len(mark)
+    return size
+
+
+def _parse_part(path: Path, text: str, markdown: bool, first: bool) -> LoadedDoc:
+    """One part of a streamed file, parsed as the whole file would be (title rules apply to the first)."""
+    if markdown:
+        try:
+            return _parse_markdown(path, text, front_matter=first)
+        except IngestError:  # a part with only markup: keep its raw text rather than lose it
+            return LoadedDoc("", path.stem, text.strip())
+    return _parse_plain(path, text) if first else LoadedDoc("", path.stem, text.strip())
+
+
+def clean_text(text: str) -> str:
+    """``text`` without control characters: line and page separators become newlines, the rest spaces.
+
+    Control characters carry no meaning for retrieval, and an escape sequence stored in a passage
+    would reach the terminal of whoever prints it.
+
+    >>> clean_text("a\\x00b\\x1b[31mc\\x0cd")
+    'a b [31mc\\nd'
+    """
+    if not (_CONTROL.search(text) or _VERTICAL.search(text)):
+        return text
+    return _CONTROL.sub(" ", _VERTICAL.sub("\n", text))
 
 
 def parse_file(path: Path, data: bytes) -> list[LoadedDoc | Skip]:
@@ -174,11 +394,11 @@ _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MD_MARKS = re.compile(r"(^|\s)[*_`]{1,3}|[*_`]{1,3}(?=\s|[.,;:!?]|$)")
 
 
-def _parse_markdown(path: Path, text: str) -> LoadedDoc:
+def _parse_markdown(path: Path, text: str, front_matter: bool = True) -> LoadedDoc:
     """Markdown with link targets, emphasis marks and heading hashes removed; the first heading is the title."""
     title = ""
     lines = []
-    in_front_matter = text.startswith("---\n")
+    in_front_matter = front_matter and text.startswith("---\n")
     for number, line in enumerate(text.splitlines()):
         if in_front_matter:
             if number > 0 and line.strip() == "---":
@@ -251,6 +471,9 @@ def _parse_json(text: str, path: Path) -> list[LoadedDoc | Skip]:
         raise IngestError(f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     sessions = parse_conversations(data, path.stem)
     if sessions is not None:
+        if not any(isinstance(s, LoadedDoc) for s in sessions):
+            reasons = sorted({s.reason for s in sessions if isinstance(s, Skip)})
+            raise IngestError(f"no sessions: {'; '.join(reasons[:3]) or 'the conversation has no sessions'}")
         return sessions
     if isinstance(data, dict):
         data = data.get("docs") or data.get("data") or data.get("corpus") or data
@@ -276,26 +499,66 @@ def _parse_jsonl(text: str) -> list[LoadedDoc | Skip]:
 
 def _records(items: Any) -> list[LoadedDoc | Skip]:
     """Corpus records as documents; a bad record becomes a :class:`Skip` named ``record N``."""
-    docs: list[LoadedDoc | Skip] = []
+    return list(_iter_records(items))
+
+
+def _iter_records(items: Iterable[tuple[int, Any]]) -> Iterator[LoadedDoc | Skip]:
+    """:func:`_records` one at a time; :class:`IngestError` at the end when no record was usable."""
     used: dict[str, int] = {}
+    reasons: set[str] = set()
     for number, record in items:
         if isinstance(record, IngestError):
-            docs.append(Skip(f"record {number}", str(record)))
+            reasons.add(str(record))
+            yield Skip(f"record {number}", str(record))
             continue
         parsed = _record(record, number)
         if isinstance(parsed, Skip):
-            docs.append(parsed)
+            reasons.add(parsed.reason)
+            yield parsed
             continue
         key = parsed.key
         used[key] = used.get(key, 0) + 1
         if used[key] > 1:
             parsed = LoadedDoc(f"{key}~{used[key]}", parsed.title, parsed.text, parsed.metadata, parsed.timestamp)
-        docs.append(parsed)
-    if not any(isinstance(d, LoadedDoc) for d in docs):
-        reasons = {d.reason for d in docs if isinstance(d, Skip)}
+        yield parsed
+    if not used:
         detail = "; ".join(sorted(reasons)[:3]) if reasons else "the corpus has no records"
         raise IngestError(f"no records: {detail}")
-    return docs
+
+
+def iter_jsonl_records(path: Path, content_hash: str, line_limit: int = WHOLE_FILE_BYTES) -> Iterator[LoadedDoc | Skip]:
+    """The records of a large ``.jsonl`` corpus, read line by line (as :func:`iter_text_parts`, checked
+    against ``content_hash`` at the end); a line over ``line_limit`` bytes is skipped without being held."""
+    digest = hashlib.sha1()
+
+    def lines() -> Iterator[tuple[int, Any]]:
+        with _reading(), open(path, "rb") as handle:
+            number = 0
+            while raw := handle.readline(line_limit):
+                number += 1
+                digest.update(raw)
+                if len(raw) == line_limit and not raw.endswith(b"\n"):
+                    _skip_rest_of_line(handle, digest)
+                    yield number, IngestError(f"too large: line {number} is over {line_limit:,} bytes")
+                    continue
+                line = raw.decode("utf-8", errors="replace").removeprefix("\ufeff")
+                if line.strip():
+                    try:
+                        yield number, json.loads(line)
+                    except json.JSONDecodeError as exc:
+                        yield number, IngestError(f"malformed JSON: line {number}: {exc.msg}")
+
+    yield from _iter_records(lines())
+    if digest.hexdigest() != content_hash:
+        raise IngestError("changed while being read: the file changed between hashing and reading; index it again")
+
+
+def _skip_rest_of_line(handle: Any, digest: Any) -> None:
+    """Read past the end of an over-long line (hashing it) without holding it."""
+    while rest := handle.readline(BLOCK_BYTES):
+        digest.update(rest)
+        if rest.endswith(b"\n"):
+            return
 
 
 def _record(record: Any, number: int) -> LoadedDoc | Skip:

@@ -6,16 +6,25 @@ takes a batch of operations, embeds the new passages (reusing stored vectors of 
 passages), and commits the batch in one store transaction. A crash therefore loses at most
 the batch in flight, and re-running the same command resumes: documents already stored
 with the same content hash are recognised and skipped, and a file's own hash is only
-recorded once all of its documents have landed.
+recorded once all of its documents have landed. A run holds the store's write lock from
+start to end (``GraphStore.write_session``), so what it planned is what it writes to.
+
+A batch ends after ``Settings.ingest_batch_docs`` documents or :data:`BATCH_PASSAGES`
+passages, whichever comes first, so a huge file (streamed in parts by the loaders) never
+piles up in memory.
+
+Testing hook: with ``HIPPO_CRASH_AT=<stage>:<n>`` in the environment the process kills
+itself with SIGKILL the n-th time it reaches ``<stage>`` (see :data:`CRASH_STAGES`); the
+crash tests use it to stop an ingest at exact points. It is off when the variable is unset.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
+import signal
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +36,19 @@ from hippo.errors import IngestError
 from hippo.ingest.chunking import chunk_text
 from hippo.ingest.extract.base import Extractor, LLMSource, get_extractor
 from hippo.ingest.graph_batch import GraphBatch, graph_batch
-from hippo.ingest.loaders import LoadedDoc, discover, parse_file, read_bytes
+from hippo.ingest.loaders import LoadedDoc, clean_text, discover, open_file
 from hippo.ingest.units import NewDocument, UnitBatch, unit_batch
 from hippo.model import Document, IndexReport, Passage, Skip, content_hash, make_id
 from hippo.stores.base import GraphStore
 
-__all__ = ["Progress", "ProgressFn", "index_paths", "index_texts"]
+__all__ = ["BATCH_PASSAGES", "CRASH_ENV", "CRASH_STAGES", "Progress", "ProgressFn", "index_paths", "index_texts"]
+
+BATCH_PASSAGES = 2048
+"""A batch is written once it holds this many passages, even before ``ingest_batch_docs`` documents."""
+CRASH_ENV = "HIPPO_CRASH_AT"
+CRASH_STAGES = ("extract", "write", "graph", "commit")
+"""Where the crash hook can fire, per batch: before extraction; inside the transaction after the
+documents, passages and their vectors are written; after the graph records; after the commit."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +62,28 @@ class Progress:
 
 
 ProgressFn = Callable[[Progress], None]
+
+
+@dataclass
+class _CrashHook:
+    """Testing hook (off by default): SIGKILL this process the ``n``-th time ``stage`` is reached."""
+
+    stage: str = ""
+    n: int = 0
+    seen: int = 0
+
+    @classmethod
+    def from_env(cls) -> _CrashHook:
+        stage, _, n = os.environ.get(CRASH_ENV, "").partition(":")
+        if stage and stage not in CRASH_STAGES:
+            raise IngestError(f"{CRASH_ENV}={stage}:{n}: unknown stage; known: {', '.join(CRASH_STAGES)}.")
+        return cls(stage, int(n or 1)) if stage else cls()
+
+    def reach(self, stage: str) -> None:
+        if stage == self.stage:
+            self.seen += 1
+            if self.seen == self.n:
+                os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass
@@ -81,8 +119,10 @@ class _Writer:
     report: IndexReport
     ops: list[_Op] = field(default_factory=list)
     puts: int = 0
+    pending: int = 0  # passages in ``ops``
     extractor: Extractor | None = None
     llm: LLMSource | None = None
+    crash: _CrashHook = field(default_factory=_CrashHook.from_env)
 
     def __post_init__(self) -> None:
         if self.extractor is None:
@@ -92,13 +132,14 @@ class _Writer:
         self.ops.append(op)
         if isinstance(op, _Put):
             self.puts += 1
-            if self.puts >= self.settings.ingest_batch_docs:
+            self.pending += len(op.passages)
+            if self.puts >= self.settings.ingest_batch_docs or self.pending >= BATCH_PASSAGES:
                 self.flush()
 
     def flush(self) -> None:
         if not self.ops:
             return
-        ops, self.ops, self.puts = self.ops, [], 0
+        ops, self.ops, self.puts, self.pending = self.ops, [], 0, 0
         puts = [op for op in ops if isinstance(op, _Put)]
         passages = [p for op in puts for p in op.passages]
         vectors = self._embed(passages)
@@ -119,13 +160,16 @@ class _Writer:
                     offset += count
                 else:
                     self.store.set_file(op.path, op.content_hash, op.size)
+            self.crash.reach("write")
             if graph is not None:
                 self.store.put_graph(graph.entities, graph.entity_vectors, graph.facts, graph.fact_vectors,
                                      graph.mentions, graph.fact_sources)
                 self.store.put_synonyms(graph.synonyms)
+            self.crash.reach("graph")
             if units is not None:
                 self.store.put_units(units.units, units.vectors)
                 self.store.put_associations(units.associations)
+        self.crash.reach("commit")
         self.report.passages += len(passages)
         if units is not None:
             self.report.units += len(units.units)
@@ -142,6 +186,7 @@ class _Writer:
         if self.extractor is None or not passages:
             return None
         started = time.perf_counter()
+        self.crash.reach("extract")
         extractions = self.extractor.extract([p.text for p in passages])
         _add_time(self.report, "extract", started)
         started = time.perf_counter()
@@ -202,15 +247,16 @@ def index_paths(store: GraphStore, embed: Callable[[], Embedder], paths: Sequenc
             report.skipped.append(item)
         else:
             files.append(item)
-    for number, path in enumerate(files, start=1):
-        try:
-            for op in _plan_file(store, path, report):
-                writer.add(op)
-        except IngestError as exc:
-            report.skipped.append(Skip(str(path), str(exc)))
-        if on_progress:
-            on_progress(Progress(number, len(files), report.passages + _pending(writer), str(path)))
-    writer.flush()
+    with store.write_session():
+        for number, path in enumerate(files, start=1):
+            try:
+                for op in _plan_file(store, path, report):
+                    writer.add(op)
+            except IngestError as exc:
+                report.skipped.append(Skip(str(path), str(exc)))
+            if on_progress:
+                on_progress(Progress(number, len(files), report.passages + writer.pending, str(path)))
+        writer.flush()
     report.seconds = time.perf_counter() - started
     return report
 
@@ -231,19 +277,21 @@ def index_texts(store: GraphStore, embed: Callable[[], Embedder], texts: Iterabl
     metas = list(metadata) if metadata is not None else [{} for _ in texts]
     if len(metas) != len(texts):
         raise ValueError(f"{len(texts)} texts but {len(metas)} metadata entries; give one per text or none.")
-    for number, (text, meta) in enumerate(zip(texts, metas), start=1):
-        if not isinstance(text, str) or not text.strip():
-            report.skipped.append(Skip(f"text {number}", "empty: the text has no content"))
-            continue
-        meta = dict(meta)
-        source = str(meta.pop("source", "") or f"text:{content_hash(text)[:16]}")
-        title = str(meta.pop("title", "") or text.strip().splitlines()[0][:80])
-        timestamp = meta.pop("timestamp", None)
-        loaded = LoadedDoc("", title, text.strip(), meta, timestamp)
-        existing = store.find_documents(source)
-        for op in _plan_document(store.settings, source, None, loaded, existing[0] if existing else None, report):
-            writer.add(op)
-    writer.flush()
+    with store.write_session():
+        for number, (text, meta) in enumerate(zip(texts, metas), start=1):
+            if not isinstance(text, str) or not text.strip():
+                report.skipped.append(Skip(f"text {number}", "empty: the text has no content"))
+                continue
+            meta = dict(meta)
+            source = str(meta.pop("source", "") or f"text:{content_hash(text)[:16]}")
+            title = str(meta.pop("title", "") or text.strip().splitlines()[0][:80])
+            timestamp = meta.pop("timestamp", None)
+            loaded = LoadedDoc("", title, text.strip(), meta, timestamp)
+            existing = store.find_documents(source)
+            for op in _plan_document(store.settings, source, None, loaded, existing[0] if existing else None,
+                                     report):
+                writer.add(op)
+        writer.flush()
     report.seconds = time.perf_counter() - started
     return report
 
@@ -251,12 +299,13 @@ def index_texts(store: GraphStore, embed: Callable[[], Embedder], texts: Iterabl
 def _plan_file(store: GraphStore, path: Path, report: IndexReport) -> Iterator[_Op]:
     started = time.perf_counter()
     resolved = str(path.resolve())
-    data = read_bytes(path, store.settings.max_file_bytes)
-    file_hash = hashlib.sha1(data).hexdigest()
-    if store.file_hash(resolved) == file_hash:
+    content = open_file(path, store.settings.max_file_bytes)
+    if store.file_hash(resolved) == content.content_hash:
         report.files_unchanged += 1
         return
-    loaded = parse_file(path, data)
+    loaded = content.documents()
+    if not content.streamed:
+        loaded = list(loaded)  # parse now, so a file that cannot be read is skipped before any of it is planned
     report.files_read += 1
     existing = store.documents_of_file(resolved)
     _add_time(report, "read", started)
@@ -272,11 +321,12 @@ def _plan_file(store: GraphStore, path: Path, report: IndexReport) -> Iterator[_
         if source not in seen:
             report.documents_removed += 1
             yield _Delete(old.id)
-    yield _FileDone(resolved, file_hash, len(data))
+    yield _FileDone(resolved, content.content_hash, content.size)
 
 
 def _plan_document(settings: Settings, source: str, file: str | None, loaded: LoadedDoc, old: Document | None,
                    report: IndexReport) -> Iterator[_Op]:
+    loaded = _cleaned(loaded)
     doc_hash = content_hash(f"{loaded.title}\x1f{loaded.text}" + (
         "".join(f"\x1f{p.key}\x1e{p.time}" for p in loaded.passages) if loaded.passages is not None else ""))
     if old is not None and old.content_hash == doc_hash:
@@ -301,8 +351,12 @@ def _plan_document(settings: Settings, source: str, file: str | None, loaded: Lo
     yield _Put(document, passages, loaded.text, loaded.passages is not None)
 
 
-def _pending(writer: _Writer) -> int:
-    return sum(len(op.passages) for op in writer.ops if isinstance(op, _Put))
+def _cleaned(loaded: LoadedDoc) -> LoadedDoc:
+    """``loaded`` without control characters in its title, text and passages (see ``loaders.clean_text``)."""
+    passages = loaded.passages
+    if passages is not None:
+        passages = tuple(replace(p, text=clean_text(p.text)) for p in passages)
+    return replace(loaded, title=clean_text(loaded.title), text=clean_text(loaded.text), passages=passages)
 
 
 def _add_time(report: IndexReport, stage: str, started: float) -> None:

@@ -208,12 +208,11 @@ def _associations(store: GraphStore, batch: UnitBatch, groups: np.ndarray, exclu
     """ASSOCIATED edges (new unit id, older unit id, cosine) for the batch's units."""
     stored = store.vector_table("unit")
     rows = np.flatnonzero(stored.live)
-    if rows.size:
-        owners = store.memory_edges().units
-        doc_of = dict(zip(owners[0], owners[1]))
-        keep = np.fromiter((doc_of.get(i) not in excluded for i in stored.ids[rows].tolist()), dtype=bool,
-                           count=rows.size)
-        rows = rows[keep]
+    if rows.size:  # only the excluded documents' own units are looked up: reading every unit per batch was quadratic
+        dropped = {u.id for doc_id in excluded for u in store.document_units(doc_id)}
+        if dropped:
+            keep = np.fromiter((i not in dropped for i in stored.ids[rows].tolist()), dtype=bool, count=rows.size)
+            rows = rows[keep]
     old_ids = stored.ids[rows].tolist()
     old_vectors = np.asarray(stored.matrix)[rows] if rows.size else np.zeros((0, batch.vectors.shape[1]), np.float32)
     new_rows, columns, scores = associate(batch.vectors, groups, old_vectors, top_n=top_n)

@@ -22,6 +22,7 @@ import hippo
 from hippo.config import store_path_from_env
 from hippo.model import Skip
 from hippo.retrieval import METHODS
+from hippo.stores import resolve_location
 from hippo.ui.launch import EMBED_MODEL_ENV, UPLOAD_LIMIT_MB
 
 __all__ = ["ACCEPTED_TYPES", "ENTITY_KEY", "PAGES", "UPLOAD_LIMIT_MB", "create_store", "errors_shown", "escape_md",
@@ -39,8 +40,11 @@ _UPLOAD_LOCK = threading.Lock()
 
 
 def store_location() -> str:
-    """The store folder this UI serves: ``$HIPPO_STORE`` (set by ``hippo ui --store``), else ``./.hippo``."""
-    return os.path.abspath(store_path_from_env())
+    """The store this UI serves: ``$HIPPO_STORE`` (set by ``hippo ui --store``), else ``./.hippo``.
+
+    A folder is made absolute; a Neo4j URI is kept as it is.
+    """
+    return resolve_location(store_path_from_env())
 
 
 def _embed_model() -> str | None:

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from hippo.errors import ConfigError
+from hippo.stores import resolve_location
 
 __all__ = ["APP", "DEFAULT_HOST", "DEFAULT_PORT", "EMBED_MODEL_ENV", "STORE_ENV", "UPLOAD_LIMIT_MB", "serve",
            "streamlit_command"]
@@ -46,7 +47,7 @@ def streamlit_command(store: str, *, port: int = DEFAULT_PORT, host: str = DEFAU
         "--client.showErrorDetails", "full" if debug else "none",
         "--global.developmentMode", "false",
     ]
-    env = {**os.environ, STORE_ENV: os.path.abspath(store)}
+    env = {**os.environ, STORE_ENV: resolve_location(store)}
     if embed_model:
         env[EMBED_MODEL_ENV] = embed_model
     return argv, env

@@ -1,4 +1,4 @@
-"""``dense``: exact cosine similarity between the query and every passage vector."""
+"""``dense``: cosine similarity between the query and the passage vectors (exact in the embedded store)."""
 
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ def passage_table(context: RetrievalContext) -> VectorTable:
 def retrieve_dense(context: RetrievalContext, queries: Sequence[str], k: int) -> list[list[Hit]]:
     """Top ``k`` passages per query by cosine similarity (the vectors are unit length, so a dot product).
 
-    All queries are embedded in one batch and scored with one matrix product.
+    All queries are embedded in one batch. The embedded store scores them with one matrix product
+    over the cached passage matrix; a server store answers from its vector index
+    (:meth:`~hippo.stores.base.GraphStore.nearest`).
     """
-    table = passage_table(context)
-    if table.size == 0:
-        return [[] for _ in queries]
-    rows, scores = table.top(context.embedder().encode(list(queries)), k)
-    return [make_hits(context, list(table.ids[r]), s, "dense") for r, s in zip(rows, scores)]
+    found = context.store.nearest("passage", context.embedder().encode(list(queries)), k,
+                                  table=lambda: passage_table(context))
+    return [make_hits(context, ids, scores, "dense") for ids, scores in found]

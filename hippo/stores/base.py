@@ -8,10 +8,12 @@ transaction, landing whole or not at all.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterator, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from hippo.config import Settings
 from hippo.model import Cluster, Document, Entity, Fact, Matrix, Passage, Unit
@@ -102,6 +104,20 @@ class GraphStore(ABC):
     def transaction(self) -> AbstractContextManager[None]:
         """One write batch: everything written inside lands together or not at all."""
 
+    def write_session(self) -> AbstractContextManager[None]:
+        """Keep other writers out across several transactions (one ingest run plans against what it wrote).
+
+        A store whose server already serialises conflicting writers needs nothing here.
+        """
+        return nullcontext()
+
+    def snapshot(self) -> AbstractContextManager[None]:
+        """Reads inside see one committed state, so derived state is never built from half a batch.
+
+        A store whose every read returns the latest committed state at once needs nothing here.
+        """
+        return nullcontext()
+
     @abstractmethod
     def set_embedding_dim(self, dim: int) -> None:
         """Record the embedding dimension on first use; refuse a different one later."""
@@ -118,6 +134,10 @@ class GraphStore(ABC):
     @abstractmethod
     def forget_file(self, path: str) -> None:
         """Drop the record of an indexed file (its documents are deleted separately)."""
+
+    @abstractmethod
+    def list_files(self) -> list[tuple[str, str, int]]:
+        """Every indexed file as (path, content hash, size), by path (what a copy of the store carries over)."""
 
     @abstractmethod
     def documents_of_file(self, path: str) -> dict[str, Document]:
@@ -163,6 +183,20 @@ class GraphStore(ABC):
     @abstractmethod
     def vector_table(self, kind: str) -> VectorTable:
         """The matrix of one embedded kind (``passage``, ``entity``, ``fact``, ...) with its row owners."""
+
+    def nearest(self, kind: str, queries: Matrix, k: int, table: Callable[[], VectorTable] | None = None
+                ) -> list[tuple[list[str], np.ndarray]]:
+        """The ``k`` records of ``kind`` nearest each query by cosine, best first: (ids, scores) per query.
+
+        Here every live row is scored exactly, from ``table()`` when given (a caller's cached
+        :meth:`vector_table`) or a fresh read; a server store overrides this to ask its vector index,
+        so the matrix never has to leave the server for a plain nearest-neighbour search.
+        """
+        vectors = table() if table is not None else self.vector_table(kind)
+        if vectors.size == 0 or k < 1:
+            return [([], np.zeros(0, dtype=np.float32)) for _ in range(len(queries))]
+        rows, scores = vectors.top(queries, k)
+        return [(vectors.ids[r].tolist(), s) for r, s in zip(rows, scores)]
 
     @abstractmethod
     def counts(self) -> dict[str, int]:
@@ -234,6 +268,10 @@ class GraphStore(ABC):
     @abstractmethod
     def mentions_of_passages(self, passage_ids: Sequence[str]) -> dict[str, list[Entity]]:
         """The entities each passage mentions, in the order they were recorded (passages with none are left out)."""
+
+    @abstractmethod
+    def fact_sources(self, passage_ids: Sequence[str]) -> list[tuple[str, str, str]]:
+        """(fact id, passage id, extractor) provenance rows of these passages, in the order they were recorded."""
 
     @abstractmethod
     def facts_of_passages(self, passage_ids: Sequence[str]) -> dict[str, list[Fact]]:

@@ -8,14 +8,22 @@ Layout of a store folder::
 
 Why SQLite: it gives the crash safety the ingest needs (a batch is one transaction) and
 lets other processes read a consistent snapshot while one writes (WAL), with no server.
+
+The write lock is an ``flock`` on ``write.lock``, so the kernel releases it when its holder
+dies, even by SIGKILL; the file keeps the last holder's pid and command only to name it in
+messages. An ingest run holds the lock from its first batch to its last
+(:meth:`SQLiteStore.write_session`), so a second writer waits for the whole run instead of
+interleaving batches planned against a store that has changed under it.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Collection, Iterator, Sequence
@@ -33,11 +41,14 @@ from hippo.stores.schema import DDL, KIND_TABLE, MIGRATIONS, SCHEMA_VERSION, VEC
 from hippo.stores.vectors import VectorFile, VectorTable
 from hippo.text import normalize_name
 
-__all__ = ["SQLiteStore"]
+__all__ = ["DB_NAME", "LOCK_NAME", "SQLiteStore", "lock_holder"]
 
 DB_NAME = "hippo.db"
 LOCK_NAME = "write.lock"
 WRITE_LOCK_TIMEOUT_S = 60.0
+"""How long a writer waits for another process's write lock before giving up with a message."""
+
+logger = logging.getLogger(__name__)
 
 
 class SQLiteStore(GraphStore):
@@ -52,6 +63,9 @@ class SQLiteStore(GraphStore):
         self._in_tx = False
         self._pending_rows: dict[str, int] = {}
         self._lock_handle: Any = None
+        self._lock_depth = 0
+        self._writer = threading.RLock()  # one writing thread per process; the flock excludes other processes
+        self._snapshot_depth = 0
 
     # --- opening -----------------------------------------------------------------------
     @classmethod
@@ -112,18 +126,37 @@ class SQLiteStore(GraphStore):
         return int(self._meta("version") or 0)
 
     @contextmanager
+    def write_session(self) -> Iterator[None]:
+        """Hold the write lock across several transactions (one ingest run); re-entrant.
+
+        Another process that wants to write meanwhile waits (up to :data:`WRITE_LOCK_TIMEOUT_S`,
+        saying whom it waits for), then gives up with a :class:`StoreError` naming the holder.
+        """
+        with self._writer:
+            self._acquire_write_lock()
+            try:
+                yield
+            finally:
+                self._release_write_lock()
+
+    @contextmanager
     def transaction(self) -> Iterator[None]:
         """One write batch. Only one process writes at a time (``write.lock``); readers are never blocked."""
-        with self._lock:
+        with self._writer, self._lock:
             if self._in_tx:
                 raise StoreError("a write transaction is already open on this store; batches do not nest.")
+            if self._snapshot_depth:
+                raise StoreError("cannot write inside a read snapshot of this store; finish reading first.")
             self._acquire_write_lock()
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
                 self._in_tx = True
                 self._pending_rows = {k: int(self._meta(f"rows.{k}") or 0) for k in VECTOR_KINDS}
+                self._drop_uncommitted_vectors()
+                committed = dict(self._pending_rows)
                 try:
                     yield
+                    self._sync_vectors(committed)
                     _write_meta(self._conn, {
                         "version": str(self.version() + 1),
                         "settings": json.dumps(self.settings.to_dict()),
@@ -139,33 +172,59 @@ class SQLiteStore(GraphStore):
                 self._release_write_lock()
 
     def _acquire_write_lock(self) -> None:
-        handle = open(self.path / LOCK_NAME, "a+")  # noqa: SIM115  (held until the batch ends)
+        """Take ``write.lock`` (or count one more use of it, when this store already holds it)."""
+        if self._lock_depth:
+            self._lock_depth += 1
+            return
+        handle = open(self.path / LOCK_NAME, "a+")  # noqa: SIM115  (held until the batch or run ends)
         deadline = time.monotonic() + WRITE_LOCK_TIMEOUT_S
+        waiting = False
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                holder = lock_holder(handle)
                 if time.monotonic() > deadline:
-                    handle.seek(0)
-                    holder = handle.read().strip() or "unknown"
                     handle.close()
                     raise StoreError(
-                        f"another process (pid {holder}) has been writing to {self.path} for over "
-                        f"{WRITE_LOCK_TIMEOUT_S:.0f} s; wait for it to finish, then run this again."
+                        f"store {self.path} is being written by another process ({holder}); gave up after "
+                        f"waiting {WRITE_LOCK_TIMEOUT_S:.0f} s. Let it finish (or stop it), then run this again."
                     ) from None
-                time.sleep(0.2)
+                if not waiting:
+                    logger.warning("store %s is being written by another process (%s); waiting up to %.0f s "
+                                   "for it to finish", self.path, holder, WRITE_LOCK_TIMEOUT_S)
+                    waiting = True
+                time.sleep(0.1)
         handle.seek(0)
         handle.truncate()
-        handle.write(str(os.getpid()))
+        handle.write(f"{os.getpid()} {_command_line()}")
         handle.flush()
         self._lock_handle = handle
+        self._lock_depth = 1
 
     def _release_write_lock(self) -> None:
-        if self._lock_handle is not None:
+        self._lock_depth -= 1
+        if self._lock_depth == 0 and self._lock_handle is not None:
             fcntl.flock(self._lock_handle, fcntl.LOCK_UN)
             self._lock_handle.close()
             self._lock_handle = None
+
+    def _drop_uncommitted_vectors(self) -> None:
+        """Cut vector bytes past the committed rows: what a write killed before its commit left behind.
+
+        Readers map only committed rows, so the cut never touches what they read; without it the
+        next append would overwrite the leftovers anyway, but a shorter batch would leave some.
+        """
+        dim = self._meta("embed_dim")
+        if dim is None:
+            return
+        for kind, rows in self._pending_rows.items():
+            path = self.path / "vectors" / f"{kind}.f32"
+            committed = rows * int(dim) * 4
+            if path.exists() and path.stat().st_size > committed:
+                logger.info("dropping %d uncommitted byte(s) of %s", path.stat().st_size - committed, path)
+                os.truncate(path, committed)
 
     def _require_tx(self) -> None:
         if not self._in_tx:
@@ -194,14 +253,20 @@ class SQLiteStore(GraphStore):
         self._require_tx()
         start = self._pending_rows[kind]
         if len(vectors):
-            self._vector_file(kind).write_rows(start, vectors)
+            self._vector_file(kind).write_rows(start, vectors, sync=False)
         self._pending_rows[kind] = start + len(vectors)
         return list(range(start, start + len(vectors)))
+
+    def _sync_vectors(self, committed: dict[str, int]) -> None:
+        """Sync each vector file this transaction appended to, once, before the commit that counts its rows."""
+        for kind, rows in self._pending_rows.items():
+            if rows > committed.get(kind, 0):
+                self._vector_file(kind).sync()
 
     def vector_table(self, kind: str) -> VectorTable:
         if kind not in KIND_TABLE:
             raise ValueError(f"unknown vector kind {kind!r}; known: {', '.join(VECTOR_KINDS)}.")
-        with self._lock, self._snapshot():
+        with self._lock, self.snapshot():
             rows = int(self._meta(f"rows.{kind}") or 0)
             owners = self._conn.execute(f"SELECT id, vec_row FROM {KIND_TABLE[kind]}").fetchall()
             dim = self._meta("embed_dim")
@@ -247,6 +312,9 @@ class SQLiteStore(GraphStore):
     def forget_file(self, path: str) -> None:
         self._require_tx()
         self._conn.execute("DELETE FROM files WHERE path = ?", (path,))
+
+    def list_files(self) -> list[tuple[str, str, int]]:
+        return [(p, h, int(n)) for p, h, n in self._all("SELECT path, content_hash, size FROM files ORDER BY path")]
 
     def documents_of_file(self, path: str) -> dict[str, Document]:
         return {d.source: d for d in self._documents("WHERE file = ?", (path,))}
@@ -350,7 +418,7 @@ class SQLiteStore(GraphStore):
         tables = {"documents": "documents", "passages": "passages", "entities": "entities", "facts": "facts",
                   "mentions": "mentions", "synonyms": "synonyms", "units": "units", "associations": "associations",
                   "clusters": "clusters", "files": "files"}
-        with self._lock, self._snapshot():
+        with self._lock, self.snapshot():
             return {name: self._conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
                     for name, table in tables.items()}
 
@@ -388,7 +456,7 @@ class SQLiteStore(GraphStore):
         self._conn.executemany("INSERT OR REPLACE INTO synonyms(a, b, score) VALUES (?, ?, ?)", rows)
 
     def graph_edges(self) -> GraphEdges:
-        with self._lock, self._snapshot():
+        with self._lock, self.snapshot():
             relations = self._conn.execute(
                 "SELECT f.subject_id, f.object_id, COUNT(*) FROM facts f JOIN fact_sources s ON s.fact_id = f.id "
                 "GROUP BY f.subject_id, f.object_id"
@@ -500,6 +568,17 @@ class SQLiteStore(GraphStore):
                     out.setdefault(row[0], []).append(Entity(*row[1:]))
         return out
 
+    def fact_sources(self, passage_ids: Sequence[str]) -> list[tuple[str, str, str]]:
+        rows: list[tuple[str, str, str]] = []
+        with self._lock:
+            for chunk in _chunks(list(passage_ids), 500):
+                marks = ",".join("?" * len(chunk))
+                rows += self._conn.execute(
+                    f"SELECT fact_id, passage_id, extractor FROM fact_sources WHERE passage_id IN ({marks}) "
+                    "ORDER BY rowid", chunk
+                ).fetchall()
+        return rows
+
     def facts_of_passages(self, passage_ids: Sequence[str]) -> dict[str, list[Fact]]:
         pairs: list[tuple[str, str]] = []
         with self._lock:
@@ -531,7 +610,7 @@ class SQLiteStore(GraphStore):
         self._conn.executemany("INSERT OR REPLACE INTO associations(a, b, weight) VALUES (?, ?, ?)", rows)
 
     def memory_edges(self) -> MemoryEdges:
-        with self._lock, self._snapshot():
+        with self._lock, self.snapshot():
             units = self._conn.execute(
                 "SELECT id, doc_id, granularity, COALESCE(passage_id, '') FROM units ORDER BY rowid").fetchall()
             associations = self._conn.execute("SELECT a, b, weight FROM associations").fetchall()
@@ -586,7 +665,7 @@ class SQLiteStore(GraphStore):
         return out
 
     def cluster_edges(self) -> ClusterEdges:
-        with self._lock, self._snapshot():
+        with self._lock, self.snapshot():
             clusters = self._conn.execute("SELECT id, level FROM clusters ORDER BY rowid").fetchall()
             members = self._conn.execute("SELECT cluster_id, passage_id, weight FROM cluster_members").fetchall()
         return ClusterEdges(clusters=_columns(clusters, 2), members=_columns(members, 3))
@@ -601,16 +680,26 @@ class SQLiteStore(GraphStore):
 
     # --- small helpers -----------------------------------------------------------------
     @contextmanager
-    def _snapshot(self) -> Iterator[None]:
-        """Consistent reads across several statements (a read transaction), unless already in a write."""
-        if self._in_tx:
-            yield
-            return
-        self._conn.execute("BEGIN")
-        try:
-            yield
-        finally:
-            self._conn.execute("COMMIT")
+    def snapshot(self) -> Iterator[None]:
+        """Reads inside see one committed state (a read transaction); re-entrant, and a no-op inside a write.
+
+        Other threads of this process wait meanwhile (the connection is shared); other processes never do.
+        """
+        with self._lock:
+            if self._in_tx or self._snapshot_depth:
+                self._snapshot_depth += 1
+                try:
+                    yield
+                finally:
+                    self._snapshot_depth -= 1
+                return
+            self._conn.execute("BEGIN")
+            self._snapshot_depth = 1
+            try:
+                yield
+            finally:
+                self._snapshot_depth = 0
+                self._conn.execute("COMMIT")
 
     def _documents(self, where: str, params: tuple[Any, ...]) -> list[Document]:
         rows = self._all(
@@ -643,6 +732,22 @@ def _connect(db: Path) -> sqlite3.Connection:
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"cannot open {db}: {exc}. Is it a hippo store? Index into a new folder instead.") from exc
     return conn
+
+
+def _command_line() -> str:
+    """This process's command line, shortened: what a waiting writer is told about the lock's holder."""
+    words = [Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python", *sys.argv[1:]]
+    line = " ".join(words).replace("\n", " ")
+    return line if len(line) <= 200 else line[:199] + "…"
+
+
+def lock_holder(handle: Any) -> str:
+    """Who holds the write lock, from what it wrote into the lock file (``pid 123: hippo index docs``)."""
+    handle.seek(0)
+    pid, _, command = handle.read().strip().partition(" ")
+    if not pid:
+        return "pid unknown"
+    return f"pid {pid}: {command}" if command else f"pid {pid}"
 
 
 def _write_meta(conn: sqlite3.Connection, values: dict[str, str]) -> None:

@@ -1,0 +1,117 @@
+"""The Neo4j store's meta node and schema: created on first use, checked on every open, dropped on request.
+
+The meta node (``(:HippoMeta {key: "store"})``) is what the embedded store's ``meta`` table is:
+the schema version, the settings the store was built with (so a store built with another embedding
+model is refused, with the same message), the embedding dimension, the write version that keys
+the derived-state caches, and the counters of vector rows and insertion order.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from hippo.config import Settings
+from hippo.errors import EmbeddingModelMismatch, StoreError
+from hippo.stores import neo4j_cypher as cypher
+from hippo.stores.neo4j_connection import Neo4jConnection
+from hippo.stores.neo4j_errors import driver_errors, require_driver
+from hippo.stores.neo4j_target import neo4j_target
+
+__all__ = ["ROW_KEYS", "drop_store", "ensure_vector_indexes", "meta_of", "open_meta"]
+
+ROW_KEYS = cypher.ROW_KEYS
+AWAIT_INDEX_SECONDS = 300
+
+
+def meta_of(rows: list[list[Any]]) -> dict[str, Any]:
+    """The meta node's properties from a ``RETURN properties(m)`` row (empty when there is no store)."""
+    return dict(rows[0][0]) if rows else {}
+
+
+def open_meta(conn: Neo4jConnection, overrides: dict[str, Any], create: bool) -> tuple[dict[str, Any], Settings]:
+    """Read the meta node, or create it with the schema when the database is empty; return it with the settings.
+
+    A database that holds other data and no store is refused rather than written into.
+    """
+    target = conn.target
+    meta = meta_of(conn.rows(cypher.READ_META, key=cypher.META_KEY))
+    if meta:
+        return meta, stored_settings(meta, target.uri, overrides)
+    if not create:
+        raise StoreError(
+            f"no hippo store in {target.describe()}; create one with `hippo index PATH --store {target.uri}`."
+        )
+    other = conn.rows(cypher.OTHER_DATA)
+    if other:
+        raise StoreError(
+            f"{target.describe()} holds other data (nodes labelled {', '.join(other[0][0]) or 'with no label'}) "
+            "and no hippo store; point HIPPO_NEO4J_DATABASE at an empty database, or empty this one."
+        )
+    conn.run_schema(cypher.SCHEMA)
+    settings = Settings().replace(**overrides)
+    created = {
+        "schema_version": cypher.SCHEMA_VERSION,
+        "settings": json.dumps(settings.to_dict()),
+        "created_at": str(time.time()),
+        "version": 0,
+        "seq": 0,
+        **{key: 0 for key in ROW_KEYS.values()},
+    }
+    with driver_errors(target, "write"), conn.session(write=True) as session:
+        meta = meta_of(session.run(cypher.CREATE_META, {"key": cypher.META_KEY, "props": created}).values())
+    conn.run_schema([cypher.AWAIT_INDEXES], {"seconds": AWAIT_INDEX_SECONDS})
+    if meta.get("created_at") != created["created_at"]:  # another process created it first
+        return meta, stored_settings(meta, target.uri, overrides)
+    return meta, settings
+
+
+def stored_settings(meta: dict[str, Any], location: str, overrides: dict[str, Any]) -> Settings:
+    """The stored settings with ``overrides`` applied; another ``embed_model`` is refused."""
+    version = int(meta.get("schema_version") or 0)
+    if version != cypher.SCHEMA_VERSION:
+        raise StoreError(
+            f"store {location} has Neo4j schema version {version}; this hippo reads version "
+            f"{cypher.SCHEMA_VERSION}. Index into another database."
+        )
+    stored = Settings.from_dict(json.loads(meta["settings"]))
+    asked = overrides.get("embed_model")
+    if asked is not None and asked != stored.embed_model:
+        raise EmbeddingModelMismatch(
+            f"store {location} was built with {stored.embed_model}; this run asked for {asked}. "
+            f"Index into another database, or pass --embed-model {stored.embed_model}."
+        )
+    return stored.replace(**overrides)
+
+
+def ensure_vector_indexes(conn: Neo4jConnection, dim: int) -> None:
+    """Create the cosine vector index of every embedded kind (idempotent), wait until they are online,
+    and note it in the meta node, so that opening the store does not run schema commands again."""
+    conn.run_schema([cypher.vector_index_statement(kind, dim) for kind in cypher.LABELS])
+    conn.run_schema([cypher.AWAIT_INDEXES], {"seconds": AWAIT_INDEX_SECONDS})
+    conn.run_schema([cypher.SET_META], {"key": cypher.META_KEY, "props": {"vector_index_dim": dim}})
+
+
+def drop_store(location: str, env: dict[str, str] | None = None, batch: int = 10_000) -> int:
+    """Delete the hippo store in the database at ``location``: its nodes (in batches), constraints and indexes.
+
+    For tests and benchmarks that need a fresh store; only hippo's labels and schema are touched.
+    Returns the number of nodes deleted.
+    """
+    target = neo4j_target(location, env)
+    neo4j = require_driver()
+    deleted = 0
+    with (
+        driver_errors(target, "write"),
+        neo4j.GraphDatabase.driver(target.uri, auth=target.auth) as driver,
+        driver.session(database=target.database) as session,
+    ):
+        while True:
+            count = session.run(cypher.DROP_BATCH, {"labels": list(cypher.STORE_LABELS), "limit": batch}).single()[0]
+            deleted += count
+            if count < batch:
+                break
+        for statement in cypher.DROP_SCHEMA:
+            session.run(statement).consume()
+    return deleted
