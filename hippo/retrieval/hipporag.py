@@ -39,6 +39,10 @@ from hippo.stores.vectors import VectorTable
 __all__ = ["retrieve_hipporag", "GraphState", "graph_state", "query_seeds", "minmax"]
 
 PPR_BATCH = 64
+PPR_TOL = 1e-6
+"""L1 change at which a query's PageRank stops: its scores are then within 1e-6 in total of the fixed point,
+far below the gaps between ranked passages, for about a third fewer sparse products than 1e-8 (the
+engine's default, kept for the cross-checks)."""
 FILTER_KEPT_NONE = "the fact filter kept no fact"
 
 
@@ -190,7 +194,7 @@ def retrieve_hipporag(context: RetrievalContext, queries: Sequence[str], k: int)
         dense, reset, seeds = query_seeds(context, state, queries[start:start + PPR_BATCH])
         linked = [column for column, seed in enumerate(seeds) if seed.entity_rows.size]
         mass = (personalized_pagerank(state.graph.transition, reset[:, linked], dangling=state.graph.dangling,
-                                      damping=context.settings.damping) if linked else None)
+                                      damping=context.settings.damping, tol=PPR_TOL) if linked else None)
         for column, seed in enumerate(seeds):
             if seed.entity_rows.size == 0:
                 out.append(_dense_fallback(context, state, dense[column], k, _no_seed_reason(state, seed)))

@@ -14,7 +14,7 @@ from hippo.graph.ppr import personalized_pagerank
 from hippo.memory.extractive import STOPWORDS, extract_keywords, words
 from hippo.retrieval.base import RetrievalContext
 from hippo.retrieval.comorag.pool import POOL_K, Loop, fill_texts
-from hippo.retrieval.hipporag import GraphState, graph_state, query_seeds
+from hippo.retrieval.hipporag import PPR_TOL, GraphState, graph_state, query_seeds
 from hippo.text import normalize_name, split_sentences
 
 __all__ = ["COVERAGE_TOP", "PROBE_SOURCES", "PROBE_TERMS", "SUFFICIENT_COVERAGE", "coverage", "loop_coverage",
@@ -179,7 +179,7 @@ def _walks(context: RetrievalContext, state: GraphState, loops: Sequence[Loop], 
     mass = np.zeros((reset.shape[0], len(todo)))
     if alive.any():  # a column without any seed (no passage scored) keeps zero mass: evidence order decides
         mass[:, alive] = personalized_pagerank(state.graph.transition, reset[:, alive], dangling=state.graph.dangling,
-                                               damping=context.settings.damping)
+                                               damping=context.settings.damping, tol=PPR_TOL)
     for column, loop in enumerate(todo):
         walk[id(loop)] = mass[:state.graph.n_entities, column]
 
