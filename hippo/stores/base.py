@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 
 from hippo.config import Settings
+from hippo.errors import EmbeddingModelMismatch
 from hippo.model import Cluster, Document, Entity, Fact, Matrix, Passage, Unit
 from hippo.stores.vectors import VectorTable
 
-__all__ = ["ClusterEdges", "DocumentSummary", "GraphStore", "MemoryEdges", "PassageContext"]
+__all__ = ["ClusterEdges", "DocumentSummary", "GraphStore", "MemoryEdges", "PassageContext", "stored_settings_with"]
 
 
 @dataclass(frozen=True)
@@ -323,3 +324,18 @@ class GraphStore(ABC):
     @abstractmethod
     def set_layer_info(self, info: dict[str, Any]) -> None:
         """Record ``info`` as the layer build's state (inside the build's transaction)."""
+
+
+def stored_settings_with(stored: Settings, overrides: dict[str, Any], location: str, elsewhere: str) -> Settings:
+    """A store's own settings with this run's ``overrides``; another ``embed_model`` is refused.
+
+    Vectors of two models cannot share one index, so asking for another model is an error
+    that names both and says what to do (``elsewhere``: "a new folder", "another database").
+    """
+    asked = overrides.get("embed_model")
+    if asked is not None and asked != stored.embed_model:
+        raise EmbeddingModelMismatch(
+            f"store {location} was built with {stored.embed_model}; this run asked for {asked}. "
+            f"Index into {elsewhere}, or pass --embed-model {stored.embed_model}."
+        )
+    return stored.replace(**overrides)

@@ -13,8 +13,9 @@ import time
 from typing import Any
 
 from hippo.config import Settings
-from hippo.errors import EmbeddingModelMismatch, StoreError
+from hippo.errors import StoreError
 from hippo.stores import neo4j_cypher as cypher
+from hippo.stores.base import stored_settings_with
 from hippo.stores.neo4j_connection import Neo4jConnection
 from hippo.stores.neo4j_errors import driver_errors, require_driver
 from hippo.stores.neo4j_target import neo4j_target
@@ -75,14 +76,8 @@ def stored_settings(meta: dict[str, Any], location: str, overrides: dict[str, An
             f"store {location} has Neo4j schema version {version}; this hippo reads version "
             f"{cypher.SCHEMA_VERSION}. Index into another database."
         )
-    stored = Settings.from_dict(json.loads(meta["settings"]))
-    asked = overrides.get("embed_model")
-    if asked is not None and asked != stored.embed_model:
-        raise EmbeddingModelMismatch(
-            f"store {location} was built with {stored.embed_model}; this run asked for {asked}. "
-            f"Index into another database, or pass --embed-model {stored.embed_model}."
-        )
-    return stored.replace(**overrides)
+    return stored_settings_with(Settings.from_dict(json.loads(meta["settings"])), overrides, location,
+                                "another database")
 
 
 def ensure_vector_indexes(conn: Neo4jConnection, dim: int) -> None:

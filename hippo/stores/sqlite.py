@@ -36,7 +36,15 @@ import numpy as np
 from hippo.config import Settings
 from hippo.errors import EmbeddingModelMismatch, StoreError
 from hippo.model import Cluster, Document, Entity, Fact, Matrix, Passage, Unit
-from hippo.stores.base import ClusterEdges, DocumentSummary, GraphEdges, GraphStore, MemoryEdges, PassageContext
+from hippo.stores.base import (
+    ClusterEdges,
+    DocumentSummary,
+    GraphEdges,
+    GraphStore,
+    MemoryEdges,
+    PassageContext,
+    stored_settings_with,
+)
 from hippo.stores.schema import DDL, KIND_TABLE, MIGRATIONS, SCHEMA_VERSION, VECTOR_KINDS
 from hippo.stores.vectors import VectorFile, VectorTable
 from hippo.text import normalize_name
@@ -770,14 +778,8 @@ def _stored_settings(conn: sqlite3.Connection, folder: Path, overrides: dict[str
             f"store {folder} has schema version {version}; this hippo reads version {SCHEMA_VERSION}. "
             "Re-index into a new folder."
         )
-    stored = Settings.from_dict(json.loads(meta["settings"]))
-    asked = overrides.get("embed_model")
-    if asked is not None and asked != stored.embed_model:
-        raise EmbeddingModelMismatch(
-            f"store {folder} was built with {stored.embed_model}; this run asked for {asked}. "
-            f"Index into a new folder, or pass --embed-model {stored.embed_model}."
-        )
-    return stored.replace(**overrides)
+    return stored_settings_with(Settings.from_dict(json.loads(meta["settings"])), overrides, str(folder),
+                                "a new folder")
 
 
 def _migrate(conn: sqlite3.Connection, version: int) -> int:
