@@ -37,8 +37,6 @@ from hippo.stores.neo4j_connection import WRITE_CHUNK, Neo4jConnection, Run
 from hippo.stores.neo4j_meta import drop_store, ensure_vector_indexes, meta_of, open_meta
 from hippo.stores.neo4j_rows import (
     BatchCounters,
-    chunks,
-    columns,
     document_of,
     document_row,
     embedded_rows,
@@ -47,6 +45,7 @@ from hippo.stores.neo4j_rows import (
 )
 from hippo.stores.neo4j_target import Neo4jTarget, neo4j_target
 from hippo.stores.neo4j_vectors import VectorRows, vector_rows
+from hippo.stores.rows import chunks, columns
 from hippo.stores.vectors import VectorTable
 from hippo.text import normalize_name
 

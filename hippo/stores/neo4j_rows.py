@@ -7,7 +7,7 @@ Pure functions with no driver: what goes into ``$rows`` is built here, from plai
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,8 +20,6 @@ from hippo.stores.neo4j_cypher import ROW_KEYS
 __all__ = [
     "BatchCounters",
     "Slot",
-    "chunks",
-    "columns",
     "document_of",
     "document_row",
     "embedded_rows",
@@ -174,19 +172,3 @@ def link_rows(names: tuple[str, ...], rows: Sequence[Sequence[Any]], seqs: Seque
     [{'passage_id': 'p-1', 'entity_id': 'e-1', 'seq': 7}]
     """
     return [{**dict(zip(names, row, strict=True)), "seq": seq} for row, seq in zip(rows, seqs, strict=True)]
-
-
-def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def columns(rows: list[list[Any]], width: int) -> tuple[list[Any], ...]:
-    """Rows as ``width`` parallel column lists (empty lists when there are no rows).
-
-    >>> columns([["a", 1], ["b", 2]], 2)
-    (['a', 'b'], [1, 2])
-    """
-    if not rows:
-        return tuple([] for _ in range(width))
-    return tuple(list(column) for column in zip(*rows))
