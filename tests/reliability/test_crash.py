@@ -38,11 +38,16 @@ TABLES = {
     "facts": "id, subject_id, predicate, object_id, vec_row",
     "fact_sources": "fact_id, passage_id, extractor",
     "mentions": "passage_id, entity_id",
-    "synonyms": "a, b, round(score, 4)",
+    "synonyms": "a, b, score",
     "units": "id, granularity, text, doc_id, time, vec_row, passage_id",
-    "associations": "a, b, round(weight, 4)",
+    "associations": "a, b, weight",
     "files": "path, content_hash, size",
 }
+
+
+SCORED = ("synonyms", "associations")
+"""Tables whose last column is a cosine: a batch of other texts pads differently, so the rerun's vectors
+(and their cosines) match the uninterrupted run's to float noise (1e-5), not to the bit."""
 
 
 def _new_store(path: Path) -> str:
@@ -125,6 +130,10 @@ def test_killed_ingest_leaves_a_sound_store_and_a_rerun_completes_it(tmp_path, u
     assert rerun["files_read"] + rerun["files_unchanged"] == uninterrupted["report"]["files_read"]
     rows, vectors = _fingerprint(store)
     for table, expected in uninterrupted["rows"].items():
+        if table in SCORED:  # cosines of vectors embedded in other batches: equal pairs, scores to float noise
+            assert [r[:2] for r in rows[table]] == [r[:2] for r in expected], f"{table} differs after the rerun"
+            np.testing.assert_allclose([r[2] for r in rows[table]], [r[2] for r in expected], atol=1e-5)
+            continue
         assert rows[table] == expected, f"{table} differs after the crash and rerun"
     assert vectors.keys() == uninterrupted["vectors"].keys()
     for kind, expected in uninterrupted["vectors"].items():
