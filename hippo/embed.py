@@ -49,7 +49,10 @@ class Embedder:
             batch = [first_text[k] for k in missing]
             with _threads_for(len(batch), self.threads):
                 vectors = self._model.encode(  # type: ignore[attr-defined]
-                    batch, batch_size=self.batch_size, convert_to_numpy=True, normalize_embeddings=True,
+                    batch,
+                    batch_size=self.batch_size,
+                    convert_to_numpy=True,
+                    normalize_embeddings=True,
                     show_progress_bar=show_progress,
                 ).astype(np.float32, copy=False)
             for key, vector in zip(missing, vectors):
@@ -59,6 +62,11 @@ class Embedder:
         if not keys:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([self._cache[k] for k in keys])
+
+    def transformer(self) -> tuple[object, object]:
+        """(tokenizer, Hugging Face model) under the sentence encoder, for word-level features (NER)."""
+        module = self._model[0]  # type: ignore[index]
+        return module.tokenizer, module.auto_model
 
     def clear_cache(self) -> None:
         """Forget every cached vector (benchmarks call this so each method pays for its own query embedding)."""

@@ -43,6 +43,7 @@ from spacy.tokens import Doc, Span, Token
 
 import hippo
 from hippo.errors import ConfigError
+from hippo.ingest.extract import minilm_features  # noqa: F401  registers the bundled NER's encoder layer
 from hippo.ingest.extract.base import Extraction, Mention, Triple
 from hippo.ingest.extract.spacy_rules import PERSON_LABELS, Arg, sentence_facts
 from hippo.text import normalize_name
