@@ -44,6 +44,8 @@ class Settings:
         of one document (whole sentences; see ``hippo.ingest.chunking``).
     extractor : str
         Name of the fact extractor run at ingest (``"none"`` stores passages only).
+    extract_processes : int
+        Processes the spaCy extractor parses a large batch with (one per core; 1 = this process only).
     ingest_batch_docs : int
         Documents written per store transaction: a batch lands whole or not at all.
     max_file_bytes : int
@@ -124,6 +126,7 @@ class Settings:
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS
     chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
     extractor: str = "spacy"
+    extract_processes: int = 2
     ingest_batch_docs: int = 256
     max_file_bytes: int = 512 * 1024 * 1024
     default_method: str = "dense"
@@ -177,10 +180,24 @@ class Settings:
             raise ConfigError(f"cluster_threshold={self.cluster_threshold} must be in (0, 1] (default 0.1).")
         if self.comorag_cycles < 0:
             raise ConfigError(f"comorag_cycles={self.comorag_cycles} must be 0 or more (default 3).")
-        for name in ("embed_batch_size", "ingest_batch_docs", "top_k", "answer_sentences", "max_file_bytes",
-                     "synonym_max", "linking_top_k", "association_top_n", "memgas_seeds", "comorag_probes",
-                     "cluster_dim", "cluster_max_components", "cluster_levels", "cluster_max_size",
-                     "cluster_sample"):
+        for name in (
+            "embed_batch_size",
+            "extract_processes",
+            "ingest_batch_docs",
+            "top_k",
+            "answer_sentences",
+            "max_file_bytes",
+            "synonym_max",
+            "linking_top_k",
+            "association_top_n",
+            "memgas_seeds",
+            "comorag_probes",
+            "cluster_dim",
+            "cluster_max_components",
+            "cluster_levels",
+            "cluster_max_size",
+            "cluster_sample",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}={getattr(self, name)} must be a positive integer.")
 

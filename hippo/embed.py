@@ -20,7 +20,7 @@ import numpy as np
 from hippo.errors import ConfigError
 from hippo.model import Matrix, content_hash
 
-__all__ = ["BUNDLED_MODELS", "Embedder", "load_embedder"]
+__all__ = ["BUNDLED_MODELS", "Embedder", "load_embedder", "threads_for"]
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class Embedder:
         if missing:
             first_text = {k: t for k, t in zip(keys, texts)}
             batch = [first_text[k] for k in missing]
-            with _threads_for(len(batch), self.threads):
+            with threads_for(len(batch), self.threads):
                 vectors = self._model.encode(  # type: ignore[attr-defined]
                     batch,
                     batch_size=self.batch_size,
@@ -77,7 +77,7 @@ SMALL_BATCH = 8
 
 
 @contextlib.contextmanager
-def _threads_for(texts: int, threads: int) -> Iterator[None]:
+def threads_for(texts: int, threads: int) -> Iterator[None]:
     """Run the forward pass on ``threads`` torch threads (0: torch's default), and a query on one.
 
     Measured on this project's 2-core machines while another process kept a core busy: one

@@ -8,7 +8,7 @@ def _spacy(settings: Settings) -> Extractor:
     """The rule-based spaCy extractor, imported on use so that spaCy loads only when it is chosen."""
     from hippo.ingest.extract.spacy import SpacyExtractor
 
-    return SpacyExtractor(settings.extra.get("spacy_model"))
+    return SpacyExtractor(settings.extra.get("spacy_model"), processes=settings.extract_processes)
 
 
 def _llm(settings: Settings, llm: LLMSource | None) -> Extractor:

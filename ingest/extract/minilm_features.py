@@ -90,12 +90,13 @@ def _train_cache(encoder: str, layers: tuple[int, ...]) -> OrderedDict:
 
 @lru_cache(maxsize=2)
 def _encoder(name: str):
-    """(tokenizer, transformer) of the sentence encoder ``name``, loaded once per process."""
+    """(tokenizer, transformer, torch threads) of the sentence encoder ``name``, loaded once per process."""
     from hippo.embed import load_embedder
 
-    tokenizer, transformer = load_embedder(name).transformer()
+    embedder = load_embedder(name)
+    tokenizer, transformer = embedder.transformer()
     transformer.eval()
-    return tokenizer, transformer
+    return tokenizer, transformer, embedder.threads
 
 
 def encode_words(
@@ -107,13 +108,15 @@ def encode_words(
     """
     import torch
 
-    tokenizer, transformer = _encoder(encoder)
+    from hippo.embed import threads_for
+
+    tokenizer, transformer, threads = _encoder(encoder)
     windows = [w for doc_index, words in enumerate(docs_words) for w in _windows(tokenizer, doc_index, words)]
     width = ENCODER_WIDTH * len(layers)
     out = [np.zeros((len(words), width), dtype="float32") for words in docs_words]
     counts = [np.zeros(len(words), dtype="float32") for words in docs_words]
     windows.sort(key=lambda w: len(w[2]))  # similar lengths per batch: less padding
-    with torch.inference_mode():
+    with torch.inference_mode(), threads_for(len(windows), threads):  # one thread by default, as for passages
         for start in range(0, len(windows), batch_size):
             part = windows[start : start + batch_size]
             states = _hidden_states(tokenizer, transformer, [w[2] for w in part], layers)

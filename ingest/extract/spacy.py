@@ -34,7 +34,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import spacy
@@ -45,6 +45,7 @@ import hippo
 from hippo.errors import ConfigError
 from hippo.ingest.extract import minilm_features  # noqa: F401  registers the bundled NER's encoder layer
 from hippo.ingest.extract.base import Extraction, Mention, Triple
+from hippo.ingest.extract.spacy_parallel import PARALLEL_MIN_CHARS, Helpers
 from hippo.ingest.extract.spacy_rules import PERSON_LABELS, Arg, sentence_facts
 from hippo.text import normalize_name
 
@@ -76,17 +77,31 @@ class SpacyExtractor:
 
     name = "spacy"
 
-    def __init__(self, model: str | Path | None = None, batch_size: int = 64, *, keep_pronouns: bool = False) -> None:
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        batch_size: int = 64,
+        *,
+        keep_pronouns: bool = False,
+        processes: int = 1,
+    ) -> None:
         self.model = str(model) if model else str(DEFAULT_MODEL)
         self.batch_size = batch_size
         self.keep_pronouns = keep_pronouns  # sentence-level OpenIE scoring (CaRB) keeps "He", "It" as arguments
+        self.helpers = Helpers(partial(_extract_in_helper, self.model, batch_size, keep_pronouns), processes)
 
     @property
     def nlp(self) -> Language:
         return load_pipeline(self.model)
 
     def extract(self, texts: Sequence[str]) -> list[Extraction]:
-        """One :class:`Extraction` per text, parsing every line of every text in batches."""
+        """One :class:`Extraction` per text; a large batch is parsed by ``processes`` processes at once."""
+        if self.helpers.processes > 1 and sum(len(t) for t in texts) >= PARALLEL_MIN_CHARS:
+            return self.helpers.extract(texts, self._extract_here)
+        return self._extract_here(texts)
+
+    def _extract_here(self, texts: Sequence[str]) -> list[Extraction]:
+        """Extractions made in this process, parsing every line of every text in batches."""
         if not texts:
             return []
         nlp = self.nlp
@@ -104,6 +119,11 @@ class SpacyExtractor:
         for index, passage_docs in _group(docs, owners):
             results[index] = passage_extraction(passage_docs, keep_pronouns=self.keep_pronouns)
         return [result if result is not None else Extraction() for result in results]
+
+
+def _extract_in_helper(model: str, batch_size: int, keep_pronouns: bool, texts: list[str]) -> list[Extraction]:
+    """What a helper process runs (``spacy_parallel``); the pipeline loads once per process."""
+    return SpacyExtractor(model, batch_size, keep_pronouns=keep_pronouns)._extract_here(texts)
 
 
 def unused_components(nlp: Language) -> list[str]:
@@ -198,8 +218,11 @@ def passage_extraction(docs: list[Doc], *, keep_pronouns: bool = False) -> Extra
     heads: set[tuple[int, int]] = set()  # (line, token) of every kept argument's head
     for line, fact in facts:
         subject = resolve_arg(passage, line, fact.subject, keep_pronouns=keep_pronouns)
-        obj = (resolve_arg(passage, line, fact.object, subject, keep_pronouns=keep_pronouns)
-               if subject is not None else None)
+        obj = (
+            resolve_arg(passage, line, fact.object, subject, keep_pronouns=keep_pronouns)
+            if subject is not None
+            else None
+        )
         if subject is None or obj is None or not _distinct_names(subject, obj):
             continue
         _add_entity(entities, subject)
@@ -251,8 +274,9 @@ def arg_label(doc: Doc, arg: Arg) -> str | None:
     return None
 
 
-def resolve_arg(passage: _Passage, line: int, arg: Arg, subject: Mention | None = None, *,
-                keep_pronouns: bool = False) -> Mention | None:
+def resolve_arg(
+    passage: _Passage, line: int, arg: Arg, subject: Mention | None = None, *, keep_pronouns: bool = False
+) -> Mention | None:
     """The argument as a mention, with pronouns (as head or possessor) replaced by their referent.
 
     ``subject`` is given for an object argument (see :meth:`_Passage.referent`).
@@ -279,7 +303,7 @@ def resolve_arg(passage: _Passage, line: int, arg: Arg, subject: Mention | None 
 
 
 def _in_name(possessive: Token) -> bool:
-    """"My Classical Way", "Our Lady of Lourdes": a first/second-person possessive in a name is a word of it."""
+    """ "My Classical Way", "Our Lady of Lourdes": a first/second-person possessive in a name is a word of it."""
     return possessive.lower_ in {"my", "our", "your"} and possessive.head.pos_ == "PROPN"
 
 
@@ -296,4 +320,3 @@ def render(doc: Doc, arg: Arg, substitutions: dict[int, str] | None = None) -> s
         adjacent = position + 1 < len(tokens) and tokens[position + 1].i == token.i + 1
         parts.append(text + (token.whitespace_ if adjacent else " "))
     return "".join(parts).strip()
-

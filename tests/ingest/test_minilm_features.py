@@ -43,7 +43,7 @@ def test_features_do_not_depend_on_the_batch_or_its_padding():
 
 def test_long_docs_are_encoded_in_windows_of_whole_words(monkeypatch):
     words = ("Enron executives met regulators in Houston to discuss unbundling " * 8).split()
-    tokenizer, _ = mf._encoder("all-MiniLM-L6-v2")
+    tokenizer = mf._encoder("all-MiniLM-L6-v2")[0]
     monkeypatch.setattr(mf, "MAX_PIECES", 12)
     windows = mf._windows(tokenizer, 0, words)
     assert len(windows) > 1

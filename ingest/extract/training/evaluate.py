@@ -54,9 +54,19 @@ NER_EVAL_LABELS = ("PER", "ORG", "LOC")
 def gold_docs(vocab, ud_dir: Path, uner_dir: Path, split: str = "test"):
     sents = convert.read_conllu(ud_dir / f"en_ewt-ud-{split}.conllu")
     uner = convert.read_iob2(uner_dir / f"en_ewt-ud-{split}.iob2")
-    stats = {"sents": 0, "words": 0, "docs": 0, "aligned": 0, "no_uner": 0, "token_mismatch": 0,
-             "no_uner_ids": [], "mismatch_ids": [], "projected": 0, "projected_ids": [],
-             "ents": Counter()}
+    stats = {
+        "sents": 0,
+        "words": 0,
+        "docs": 0,
+        "aligned": 0,
+        "no_uner": 0,
+        "token_mismatch": 0,
+        "no_uner_ids": [],
+        "mismatch_ids": [],
+        "projected": 0,
+        "projected_ids": [],
+        "ents": Counter(),
+    }
     docs = convert.build_docs(vocab, sents, uner, n_sents=10**9, stats=stats)  # whole documents
     return docs, stats
 
@@ -94,7 +104,23 @@ class Counts:
         return prec, rec, f
 
 
-def score_doc(pred: Doc, gold: Doc, counts: Counts):
+def train_mentions(uner_dir: Path) -> set[str]:
+    """Lower-cased text of every entity mention in the UNER train split (for seen/unseen recall)."""
+    mentions: set[str] = set()
+    for tokens in convert.read_iob2(uner_dir / "en_ewt-ud-train.iob2").values():
+        words: list[str] = []
+        for form, tag in [*tokens, ("", "O")]:
+            if words and not tag.startswith("I-"):
+                mentions.add(" ".join(words).lower())
+                words = []
+            if tag.startswith("B-"):
+                words = [form]
+            elif tag.startswith("I-") and words:
+                words.append(form)
+    return mentions
+
+
+def score_doc(pred: Doc, gold: Doc, counts: Counts, seen: frozenset[str] = frozenset()):
     assert pred.text == gold.text, "pipeline changed the text"
     gspan = {(t.idx, t.idx + len(t)): t.i for t in gold}
     p2g = {}
@@ -129,12 +155,25 @@ def score_doc(pred: Doc, gold: Doc, counts: Counts):
     pents = {e for e in pents_all if e[2] in NER_EVAL_LABELS}
     counts.add("ner", len(pents & gents), len(pents), len(gents))
     counts.add("ner_strict", len(pents_all & gents), len(pents_all), len(gents))
+    # recall on gold mentions whose text was (not) an entity in train: memorised names vs. generalisation
+    found = pents & gents
+    for key, in_train in (("ner_seen", True), ("ner_unseen", False)):
+        part = {e for e in gents if (_words(gold, e).lower() in seen) == in_train}
+        counts.add(key, len(found & part), 0, len(part))
     for lab in NER_EVAL_LABELS:
-        counts.add("ner_" + lab, len({e for e in pents & gents if e[2] == lab}),
-                   len({e for e in pents if e[2] == lab}), len({e for e in gents if e[2] == lab}))
+        counts.add(
+            "ner_" + lab,
+            len({e for e in pents & gents if e[2] == lab}),
+            len({e for e in pents if e[2] == lab}),
+            len({e for e in gents if e[2] == lab}),
+        )
 
 
-def run(nlp, golds, mode: str):
+def _words(doc: Doc, span: tuple[int, int, str]) -> str:
+    return " ".join(t.text for t in doc.char_span(span[0], span[1]))
+
+
+def run(nlp, golds, mode: str, seen: frozenset[str] = frozenset()):
     counts = Counts()
     if mode == "gold":  # one Doc per gold sentence, as in CoNLL-U input
         golds = [s.as_doc() for g in golds for s in g.sents]
@@ -142,10 +181,12 @@ def run(nlp, golds, mode: str):
     if mode == "predicted":
         preds = nlp.pipe((g.text for g in golds), batch_size=16)
     else:
-        preds = nlp.pipe((Doc(nlp.vocab, words=[t.text for t in g],
-                              spaces=[bool(t.whitespace_) for t in g]) for g in golds), batch_size=16)
+        preds = nlp.pipe(
+            (Doc(nlp.vocab, words=[t.text for t in g], spaces=[bool(t.whitespace_) for t in g]) for g in golds),
+            batch_size=16,
+        )
     for pred, gold in zip(preds, golds):
-        score_doc(pred, gold, counts)
+        score_doc(pred, gold, counts, seen)
     secs = time.perf_counter() - t0
     res = {}
     for k in ("tokens", "upos", "xpos", "ufeats", "lemma", "uas", "las", "sents"):
@@ -153,12 +194,15 @@ def run(nlp, golds, mode: str):
     for k in ("ner", "ner_strict", *("ner_" + lab for lab in NER_EVAL_LABELS)):
         p, r, f = counts.prf(k)
         res[k + "_p"], res[k + "_r"], res[k + "_f1"] = round(p, 4), round(r, 4), round(f, 4)
+    for k in ("ner_seen", "ner_unseen"):
+        res[k + "_r"] = round(counts.prf(k)[1], 4)
     res["words_per_second"] = round(sum(len(g) for g in golds) / secs)
     return res
 
 
 def machine() -> str:
     import os
+
     cpu = ""
     try:
         with open("/proc/cpuinfo") as fh:
@@ -177,12 +221,16 @@ def main(argv=None):
     ap.add_argument("--ud", type=Path, default=SHARED / "ud-english-ewt")
     ap.add_argument("--uner", type=Path, default=SHARED / "uner-english-ewt")
     ap.add_argument("--split", default="test", choices=("dev", "test"))
-    ap.add_argument("--tokenization", default="gold", choices=("predicted", "gold"),
-                    help="which mode is reported in 'methods' (all modes are computed)")
-    ap.add_argument("--train-seconds", type=float, default=None,
-                    help="default: hippo.train_seconds from the model's meta.json")
-    ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "model.json",
-                    help="'-' to skip writing")
+    ap.add_argument(
+        "--tokenization",
+        default="gold",
+        choices=("predicted", "gold"),
+        help="which mode is reported in 'methods' (all modes are computed)",
+    )
+    ap.add_argument(
+        "--train-seconds", type=float, default=None, help="default: hippo.train_seconds from the model's meta.json"
+    )
+    ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "model.json", help="'-' to skip writing")
     args = ap.parse_args(argv)
 
     model_path = Path(args.model)
@@ -190,22 +238,29 @@ def main(argv=None):
         model_path = REPO / model_path
     nlp = spacy.load(model_path)
     golds, stats = gold_docs(nlp.vocab, args.ud, args.uner, args.split)
-    print(f"{args.split}: {stats['sents']} sentences, {stats['words']} words in {len(golds)} documents; "
-          f"UNER aligned {stats['aligned']} + projected {stats['projected']}, "
-          f"unaligned {stats['no_uner'] + stats['token_mismatch']}", file=sys.stderr)
+    print(
+        f"{args.split}: {stats['sents']} sentences, {stats['words']} words in {len(golds)} documents; "
+        f"UNER aligned {stats['aligned']} + projected {stats['projected']}, "
+        f"unaligned {stats['no_uner'] + stats['token_mismatch']}",
+        file=sys.stderr,
+    )
     if stats["no_uner"] + stats["token_mismatch"]:
         raise SystemExit("NER gold incomplete on this split; the scorer assumes full UNER coverage")
-    results = {mode: run(nlp, golds, mode) for mode in ("predicted", "gold_words", "gold")}
+    seen = frozenset(train_mentions(args.uner))
+    results = {mode: run(nlp, golds, mode, seen) for mode in ("predicted", "gold_words", "gold")}
     # with gold sentences the sentence score is trivially 1: take it from the gold-words run
     results["gold"]["sents"] = results["gold_words"]["sents"]
 
     for mode, r in results.items():
-        print(f"[{mode} tokenization] tokens F1 {r['tokens']:.4f}  UPOS {r['upos']:.4f}  "
-              f"XPOS {r['xpos']:.4f}  UFeats {r['ufeats']:.4f}  lemma {r['lemma']:.4f}  "
-              f"UAS {r['uas']:.4f}  LAS {r['las']:.4f}  sents F1 {r['sents']:.4f}  "
-              f"NER P/R/F1 {r['ner_p']:.4f}/{r['ner_r']:.4f}/{r['ner_f1']:.4f} "
-              f"(strict, OTH counted: {r['ner_strict_f1']:.4f})  "
-              f"{r['words_per_second']} words/s")
+        print(
+            f"[{mode} tokenization] tokens F1 {r['tokens']:.4f}  UPOS {r['upos']:.4f}  "
+            f"XPOS {r['xpos']:.4f}  UFeats {r['ufeats']:.4f}  lemma {r['lemma']:.4f}  "
+            f"UAS {r['uas']:.4f}  LAS {r['las']:.4f}  sents F1 {r['sents']:.4f}  "
+            f"NER P/R/F1 {r['ner_p']:.4f}/{r['ner_r']:.4f}/{r['ner_f1']:.4f} "
+            f"(strict, OTH counted: {r['ner_strict_f1']:.4f}; recall of names seen / unseen in train "
+            f"{r['ner_seen_r']:.2f} / {r['ner_unseen_r']:.2f})  "
+            f"{r['words_per_second']} words/s"
+        )
 
     meta = nlp.meta
     train_seconds = args.train_seconds
@@ -216,8 +271,12 @@ def main(argv=None):
         "set": f"ud-english-ewt-{args.split}",
         "methods": {
             "spacy-en_hippo_ewt": {
-                "upos": main_r["upos"], "uas": main_r["uas"], "las": main_r["las"],
-                "ner_f1": main_r["ner_f1"], "lemma_acc": main_r["lemma"], "sents_f": main_r["sents"],
+                "upos": main_r["upos"],
+                "uas": main_r["uas"],
+                "las": main_r["las"],
+                "ner_f1": main_r["ner_f1"],
+                "lemma_acc": main_r["lemma"],
+                "sents_f": main_r["sents"],
             }
         },
         "model": str(args.model),
@@ -225,17 +284,17 @@ def main(argv=None):
         "units": "fractions 0-1",
         "train_seconds": train_seconds,
         "machine": machine(),
-        "notes": ("tokenization 'gold': gold words and gold sentences (one Doc per sentence, like "
-                  "UDPipe's gold-tok figures), sents_f from the gold-words run on whole documents; "
-                  "'predicted': raw document text, the pipeline's tokenizer and sentence splits "
-                  "(details.predicted). UAS/LAS include punctuation, LAS on universal relations (CoNLL 2018 style). "
-                  "With predicted tokenization, word-level figures are F1 over words aligned by "
-                  "character span. ner_f1: micro F1, exact spans, UNER English-EWT test, labels "
-                  "PER/ORG/LOC (the test split has no OTH annotation; predicted OTH spans ignored, "
-                  "see details.*.ner_strict_f1 for the figure that counts them as errors)."),
-        "details": {**results,
-                    "spacy_version": spacy.__version__,
-                    "pipeline": nlp.pipe_names},
+        "notes": (
+            "tokenization 'gold': gold words and gold sentences (one Doc per sentence, like "
+            "UDPipe's gold-tok figures), sents_f from the gold-words run on whole documents; "
+            "'predicted': raw document text, the pipeline's tokenizer and sentence splits "
+            "(details.predicted). UAS/LAS include punctuation, LAS on universal relations (CoNLL 2018 style). "
+            "With predicted tokenization, word-level figures are F1 over words aligned by "
+            "character span. ner_f1: micro F1, exact spans, UNER English-EWT test, labels "
+            "PER/ORG/LOC (the test split has no OTH annotation; predicted OTH spans ignored, "
+            "see details.*.ner_strict_f1 for the figure that counts them as errors)."
+        ),
+        "details": {**results, "spacy_version": spacy.__version__, "pipeline": nlp.pipe_names},
     }
     if str(args.out) != "-":
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,45 @@
+"""Large batches are parsed by helper processes too, with the same results, and survive a helper's death."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from hippo.ingest.extract import spacy as spacy_extract
+from hippo.ingest.extract.spacy import SpacyExtractor
+from hippo.ingest.extract.spacy_parallel import split_by_chars
+
+PASSAGES = [
+    "Ada Lovelace was born in London. She worked with Charles Babbage.",
+    "The Analytical Engine was designed by Charles Babbage.",
+    "Marie Curie, the physicist, won the Nobel Prize in 1903.",
+    "Kabul is the capital of Afghanistan.\nIt lies on the Kabul River.",
+    "Enron was not audited by Deloitte. Arthur Andersen audited Enron.",
+    "Tom Hanks and Meg Ryan starred in Sleepless in Seattle.",
+]
+
+
+def test_split_keeps_order_and_balances_characters():
+    texts = ["a" * 10, "b" * 10, "c" * 40, "d" * 5, "e" * 35]
+    runs = split_by_chars(texts, 2)
+    assert [t for run in runs for t in run] == texts
+    assert len(runs) == 2 and all(runs)
+    assert split_by_chars(texts[:1], 3) == [texts[:1]]
+
+
+@pytest.mark.slow
+def test_helpers_give_the_same_extractions_and_outlive_a_killed_helper(monkeypatch):
+    monkeypatch.setattr(spacy_extract, "PARALLEL_MIN_CHARS", 1)
+    texts = PASSAGES * 3
+    alone = SpacyExtractor().extract(texts)
+    together = SpacyExtractor(processes=2)
+    try:
+        assert together.extract(texts) == alone
+        for pid in list(together.helpers._pool._processes):
+            os.kill(pid, signal.SIGKILL)
+        assert together.extract(texts) == alone  # the dead helper's share is parsed again
+        assert together.extract(texts) == alone  # and new helpers take over
+    finally:
+        together.helpers.close()
