@@ -89,12 +89,22 @@ def _train_cache(encoder: str, layers: tuple[int, ...]) -> OrderedDict:
 
 
 @lru_cache(maxsize=2)
-def _encoder(name: str):
-    """(tokenizer, transformer, torch threads) of the sentence encoder ``name``, loaded once per process."""
+def _encoder(name: str, depth: int):
+    """(tokenizer, transformer, torch threads) of the sentence encoder ``name``, loaded once per process.
+
+    Only the first ``depth`` layers run: features from lower layers cost proportionally less. The
+    truncated transformer is a copy; the embedder's own is left whole.
+    """
+    import copy
+
     from hippo.embed import load_embedder
 
     embedder = load_embedder(name)
     tokenizer, transformer = embedder.transformer()
+    blocks = getattr(getattr(transformer, "encoder", None), "layer", None)  # BERT-style models
+    if blocks is not None and depth < len(blocks):
+        transformer = copy.deepcopy(transformer)
+        transformer.encoder.layer = transformer.encoder.layer[:depth]
     transformer.eval()
     return tokenizer, transformer, embedder.threads
 
@@ -110,7 +120,7 @@ def encode_words(
 
     from hippo.embed import threads_for
 
-    tokenizer, transformer, threads = _encoder(encoder)
+    tokenizer, transformer, threads = _encoder(encoder, max(layers))
     windows = [w for doc_index, words in enumerate(docs_words) for w in _windows(tokenizer, doc_index, words)]
     width = ENCODER_WIDTH * len(layers)
     out = [np.zeros((len(words), width), dtype="float32") for words in docs_words]
@@ -131,12 +141,13 @@ def encode_words(
 
 def _windows(tokenizer, doc_index: int, words: list[str]) -> list[tuple[int, np.ndarray, list[int]]]:
     """(doc index, word index of each piece, piece ids) windows of at most MAX_PIECES pieces."""
-    pieces_per_word = tokenizer(words, add_special_tokens=False)["input_ids"] if words else []
+    if not words:
+        return []
+    pieces_per_word = tokenizer(words, add_special_tokens=False, truncation=True, max_length=MAX_PIECES)["input_ids"]
     windows: list[tuple[int, np.ndarray, list[int]]] = []
     ids: list[int] = []
     owners: list[int] = []
     for word_index, pieces in enumerate(pieces_per_word):
-        pieces = pieces[:MAX_PIECES]
         if len(ids) + len(pieces) > MAX_PIECES:
             windows.append((doc_index, np.asarray(owners, dtype="int64"), ids))
             ids, owners = [], []

@@ -43,7 +43,7 @@ def test_features_do_not_depend_on_the_batch_or_its_padding():
 
 def test_long_docs_are_encoded_in_windows_of_whole_words(monkeypatch):
     words = ("Enron executives met regulators in Houston to discuss unbundling " * 8).split()
-    tokenizer = mf._encoder("all-MiniLM-L6-v2")[0]
+    tokenizer = mf._encoder("all-MiniLM-L6-v2", max(LAYERS))[0]
     monkeypatch.setattr(mf, "MAX_PIECES", 12)
     windows = mf._windows(tokenizer, 0, words)
     assert len(windows) > 1
@@ -64,3 +64,12 @@ def test_training_reuses_features_of_a_sentence_seen_before(nlp, monkeypatch):
     again, _ = layer([doc], is_train=True)
     assert calls == [[]]  # nothing left to encode
     np.testing.assert_array_equal(first[0], again[0])
+
+
+def test_lower_layers_run_on_a_truncated_copy_with_the_same_states():
+    words = [["Kabul", "is", "the", "capital", "of", "Afghanistan", "."]]
+    shallow = mf.encode_words(words, "all-MiniLM-L6-v2", (1, 3))[0]
+    full = mf.encode_words(words, "all-MiniLM-L6-v2", (1, 3, 6))[0]
+    np.testing.assert_allclose(shallow, full[:, : 2 * 384], atol=1e-5)
+    assert len(mf._encoder("all-MiniLM-L6-v2", 3)[1].encoder.layer) == 3
+    assert len(mf._encoder("all-MiniLM-L6-v2", 6)[1].encoder.layer) == 6  # the embedder's model is left whole
