@@ -59,8 +59,7 @@ def read_conllu(path: Path) -> list[dict]:
                 flush()
                 continue
             if cur is None:
-                cur = {"sent_id": None, "doc_id": doc_id, "par_start": False, "text": None,
-                       "words": [], "mwt_end": {}}
+                cur = {"sent_id": None, "doc_id": doc_id, "par_start": False, "text": None, "words": [], "mwt_end": {}}
             if line.startswith("#"):
                 key, _, val = line[1:].partition("=")
                 key, val = key.strip(), val.strip()
@@ -89,11 +88,19 @@ def read_conllu(path: Path) -> list[dict]:
                 for i in range(start, end):
                     cur.setdefault("mwt_inner", set()).add(i)
                 continue
-            cur["words"].append({
-                "id": int(tid), "form": cols[1], "lemma": cols[2], "upos": cols[3],
-                "xpos": cols[4], "feats": cols[5], "head": int(cols[6]), "deprel": cols[7],
-                "no_space": no_space,
-            })
+            cur["words"].append(
+                {
+                    "id": int(tid),
+                    "form": cols[1],
+                    "lemma": cols[2],
+                    "upos": cols[3],
+                    "xpos": cols[4],
+                    "feats": cols[5],
+                    "head": int(cols[6]),
+                    "deprel": cols[7],
+                    "no_space": no_space,
+                }
+            )
     flush()
     # resolve spaces: inside a multiword token there is never a space; the token's last
     # word takes the SpaceAfter of the range line.
@@ -108,6 +115,23 @@ def read_conllu(path: Path) -> list[dict]:
             else:
                 w["space"] = not w["no_space"]
     return sents
+
+
+def new_stats() -> dict:
+    """Counters ``build_docs`` fills: sentences, words, alignment outcomes (with ids) and entities by label."""
+    return {
+        "sents": 0,
+        "words": 0,
+        "docs": 0,
+        "aligned": 0,
+        "no_uner": 0,
+        "token_mismatch": 0,
+        "no_uner_ids": [],
+        "mismatch_ids": [],
+        "projected": 0,
+        "projected_ids": [],
+        "ents": Counter(),
+    }
 
 
 def read_iob2(path: Path) -> dict[str, list[tuple[str, str]]]:
@@ -222,14 +246,23 @@ def build_docs(vocab, sents, uner, n_sents, stats) -> list[Doc]:
                 ents.extend((offset + a, offset + b, lab) for a, b, lab in s["ents"])
             offset += n
         spaces[-1] = False
-        doc = Doc(vocab, words=words, spaces=spaces, pos=pos, tags=tags, lemmas=lemmas,
-                  morphs=morphs, heads=heads, deps=deps, sent_starts=starts)
+        doc = Doc(
+            vocab,
+            words=words,
+            spaces=spaces,
+            pos=pos,
+            tags=tags,
+            lemmas=lemmas,
+            morphs=morphs,
+            heads=heads,
+            deps=deps,
+            sent_starts=starts,
+        )
         in_ent = set()
         for a, b, _ in ents:
             in_ent.update(range(a, b))
-        outside = [doc[k:k + 1] for a, b in known for k in range(a, b) if k not in in_ent]
-        doc.set_ents([Span(doc, a, b, label=lab) for a, b, lab in ents], outside=outside,
-                     default="missing")
+        outside = [doc[k : k + 1] for a, b in known for k in range(a, b) if k not in in_ent]
+        doc.set_ents([Span(doc, a, b, label=lab) for a, b, lab in ents], outside=outside, default="missing")
         docs.append(doc)
         chunk.clear()
 
@@ -284,9 +317,7 @@ def main(argv=None):
     for split in SPLITS:
         sents = read_conllu(args.ud / f"en_ewt-ud-{split}.conllu")
         uner = read_iob2(args.uner / f"en_ewt-ud-{split}.iob2")
-        stats = {"sents": 0, "words": 0, "docs": 0, "aligned": 0, "no_uner": 0, "token_mismatch": 0,
-                 "no_uner_ids": [], "mismatch_ids": [], "projected": 0,
-                 "projected_ids": [], "ents": Counter()}
+        stats = new_stats()
         ud_ids = {s["sent_id"] for s in sents}
         docs = build_docs(nlp.vocab, sents, uner, args.n_sents, stats)
         stats["uner_sents"] = len(uner)
@@ -298,12 +329,15 @@ def main(argv=None):
         stats["ents"] = dict(stats["ents"])
         DocBin(store_user_data=False, docs=docs).to_disk(args.out / f"{split}.spacy")
         report[split] = stats
-        print(f"{split}: {stats['sents']} UD sentences, {stats['words']} words, {stats['docs']} docs; "
-              f"UNER sentences {stats['uner_sents']}, aligned {stats['aligned']} exactly "
-              f"+ {stats['projected']} projected over tokenisation differences, "
-              f"no UNER sentence {stats['no_uner']}, token mismatch {stats['token_mismatch']} "
-              f"{stats['mismatch_ids'][:5]}, UNER ids not in UD {stats['uner_not_in_ud'][:5]}, "
-              f"same order {stats['same_order']}, entities {stats['ents']}", file=sys.stderr)
+        print(
+            f"{split}: {stats['sents']} UD sentences, {stats['words']} words, {stats['docs']} docs; "
+            f"UNER sentences {stats['uner_sents']}, aligned {stats['aligned']} exactly "
+            f"+ {stats['projected']} projected over tokenisation differences, "
+            f"no UNER sentence {stats['no_uner']}, token mismatch {stats['token_mismatch']} "
+            f"{stats['mismatch_ids'][:5]}, UNER ids not in UD {stats['uner_not_in_ud'][:5]}, "
+            f"same order {stats['same_order']}, entities {stats['ents']}",
+            file=sys.stderr,
+        )
     (args.out / "convert_report.json").write_text(json.dumps(report, indent=1))
 
 

@@ -54,19 +54,7 @@ NER_EVAL_LABELS = ("PER", "ORG", "LOC")
 def gold_docs(vocab, ud_dir: Path, uner_dir: Path, split: str = "test"):
     sents = convert.read_conllu(ud_dir / f"en_ewt-ud-{split}.conllu")
     uner = convert.read_iob2(uner_dir / f"en_ewt-ud-{split}.iob2")
-    stats = {
-        "sents": 0,
-        "words": 0,
-        "docs": 0,
-        "aligned": 0,
-        "no_uner": 0,
-        "token_mismatch": 0,
-        "no_uner_ids": [],
-        "mismatch_ids": [],
-        "projected": 0,
-        "projected_ids": [],
-        "ents": Counter(),
-    }
+    stats = convert.new_stats()
     docs = convert.build_docs(vocab, sents, uner, n_sents=10**9, stats=stats)  # whole documents
     return docs, stats
 
