@@ -63,20 +63,20 @@ def minilm_features(
 def _forward(model: Model, docs: list[Doc], is_train: bool):
     encoder, layers, batch = model.attrs["encoder"], model.attrs["layers"], model.attrs["batch_size"]
     cache = _train_cache(encoder, layers) if is_train else None
+    words = [tuple(t.text for t in doc) for doc in docs]
     outputs: list[np.ndarray | None] = [None] * len(docs)
     todo: list[int] = []
-    for i, doc in enumerate(docs):
-        key = tuple(t.text for t in doc)
+    for i, key in enumerate(words):
         if cache is not None and key in cache:
             cache.move_to_end(key)
             outputs[i] = cache[key]
         else:
             todo.append(i)
-    encoded = encode_words([[t.text for t in docs[i]] for i in todo], encoder, layers, batch)
+    encoded = encode_words([list(words[i]) for i in todo], encoder, layers, batch)
     for i, features in zip(todo, encoded):
         outputs[i] = features
         if cache is not None:
-            cache[tuple(t.text for t in docs[i])] = features
+            cache[words[i]] = features
             if len(cache) > TRAIN_CACHE:
                 cache.popitem(last=False)
     return [model.ops.asarray2f(x) for x in outputs], lambda d_outputs: []
