@@ -16,7 +16,9 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "ANSWER_MODES",
     "Answer",
+    "ChainStep",
     "Cluster",
     "Document",
     "EPISODIC_LEVEL",
@@ -206,14 +208,43 @@ class Source:
 
 
 @dataclass(frozen=True)
+class ChainStep:
+    """One fact of the chain that joins the question's entities to the answer, with where it is stated."""
+
+    subject: str
+    predicate: str
+    object: str
+    passage_ids: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return f"{self.subject} {self.predicate} {self.object}"
+
+
+ANSWER_MODES = ("local", "llm", "extractive")
+"""How an answer was made: the in-process local model, an OpenAI-compatible endpoint, or quoted sentences."""
+
+
+@dataclass(frozen=True)
 class Answer:
-    """An answer to a question: its text, how it was made, and its evidence."""
+    """An answer to a question: its text, how it was made, and its evidence.
+
+    ``mode`` is one of :data:`ANSWER_MODES`; ``model`` names the model that wrote it (empty for
+    ``extractive``). ``found`` is false when the reader found no answer in the passages (``text``
+    then says so). ``chain`` holds the graph's facts from the question's entities to the answer,
+    when such a path exists; ``notes`` says what was changed on the way (passages trimmed to fit
+    the context, a reply that could not be read and the fallback used).
+    """
 
     question: str
     text: str
     mode: str
     sources: tuple[Source, ...]
     hits: tuple[Hit, ...]
+    found: bool = True
+    chain: tuple[ChainStep, ...] = ()
+    notes: tuple[str, ...] = ()
+    model: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
