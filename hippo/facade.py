@@ -87,10 +87,11 @@ class KnowledgeGraph:
         if not self.settings.fact_filter:
             return None
         from hippo.llm.config import llm_config
+        from hippo.llm.local import local_config
 
-        if llm_config(self.settings) is None:
-            logger.warning("fact_filter is on but no LLM is configured (HIPPO_LLM_MODEL or Settings.extra['llm']); "
-                           "hipporag keeps its top facts unfiltered.")
+        if llm_config(self.settings) is None and local_config(self.settings) is None:
+            logger.warning("fact_filter is on but no LLM is configured (HIPPO_LLM_MODEL or Settings.extra['llm']) "
+                           "and no local model is installed; hipporag keeps its top facts unfiltered.")
             return None
 
         def run(queries: Sequence[str], candidates: Sequence[Sequence[tuple[str, str, str]]]

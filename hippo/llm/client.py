@@ -165,6 +165,8 @@ class LLMClient:
             return cached
         try:
             reply = self._reply(self._backend.complete(body))
+            if self.mode == "local":  # the HTTP transport counts each attempt it sends
+                self._count(requests=1)
         except LLMError:
             self._count(failures=1)
             raise

@@ -18,6 +18,8 @@ __all__ = [
     "CHOICE_SCHEMA",
     "CHOICE_SYSTEM",
     "choice_messages",
+    "CLOSED_BOOK_SYSTEM",
+    "closed_book_messages",
     "CUE_SYSTEM",
     "PROBE_SCHEMA",
     "PROBE_SYSTEM",
@@ -168,6 +170,17 @@ def answer_messages(question: str, passages: Sequence[str]) -> Messages:
         {"role": "assistant", "content": _ANSWER_EXAMPLE_REPLY},
         {"role": "user", "content": f"{numbered}\n\nQuestion: {question}"},
     )
+
+
+CLOSED_BOOK_SYSTEM = (
+    "You answer a question from what you know. Reply with only the answer: a name, place, date or number, "
+    "a few words."
+)
+
+
+def closed_book_messages(question: str) -> Messages:
+    """Messages asking for the short answer to ``question`` with no passages (the QA benchmark's floor)."""
+    return ({"role": "system", "content": CLOSED_BOOK_SYSTEM}, {"role": "user", "content": f"Question: {question}"})
 
 
 CHOICE_SYSTEM = (
