@@ -51,7 +51,7 @@ def test_human_output(run, mixed_folder):
     run("index", str(mixed_folder))
     result = run("ask", "Where was Ada born?")
     assert result.exit_code == 0
-    assert "A (extractive):" in result.output and "Evidence" in result.output
+    assert "(quoted sentences, no model)" in result.output and "Evidence" in result.output
     assert "Ada Lindqvist" in run("retrieve", "Kettleby", "--method", "bm25").output
     assert "2 document(s)" in run("docs").output
 

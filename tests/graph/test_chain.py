@@ -7,12 +7,20 @@ import itertools
 from hippo.model import ChainStep
 
 
+def _passages_of(kg, *titles: str) -> list[str]:
+    return [p.passage_id for p in kg.store.iter_passages() if p.title in titles]
+
+
 def test_the_chain_joins_the_question_entity_to_the_answer(kg_demo_graph):
-    chain = kg_demo_graph.chain("In which village was the founder of the Marren Observatory born?", "Kettleby")
+    shown = _passages_of(kg_demo_graph, "Marren Observatory", "Ada Lindqvist", "Tomas Vey")
+    chain = kg_demo_graph.chain("In which village was the founder of the Marren Observatory born?", "Kettleby", shown)
     assert chain and all(isinstance(step, ChainStep) and step.passage_ids for step in chain)
     names = [chain[0].subject, chain[0].object, chain[-1].subject, chain[-1].object]
     assert "Marren Observatory" in names[:2] and "Kettleby" in names[2:]
-    assert len(chain) <= 4
+    assert len(chain) <= 4 and {p for step in chain for p in step.passage_ids} <= set(shown)
+    # without the passage that says where she was born, there is no chain
+    assert kg_demo_graph.chain("In which village was the founder of the Marren Observatory born?", "Kettleby",
+                               _passages_of(kg_demo_graph, "Marren Observatory")) == ()
     # consecutive steps share an entity: it is one path, not a bag of facts
     for left, right in itertools.pairwise(chain):
         assert {left.subject, left.object} & {right.subject, right.object}
