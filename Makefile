@@ -20,7 +20,8 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/python -c "import torch" 2>/dev/null || \
 		$(BIN)/pip install --quiet "torch==$(TORCH_VERSION)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(BIN)/pip install --quiet -e ".[local]"
-	$(BIN)/hippo model install
+	$(BIN)/hippo model install --size 1.5b
+	$(BIN)/hippo model install --size 0.5b
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.installed

@@ -18,7 +18,8 @@ def llm_status(settings: Settings) -> dict[str, Any]:
     Nothing is loaded or hashed: this only looks at the settings, environment and files.
     """
     models = [{"size": m.size_name, "path": str(model_dir() / m.filename), "bytes": m.bytes, "sha256": m.sha256,
-               "assembled": (model_dir() / m.filename).exists(), "parts_installed": parts_installed(m)}
+               "assembled": (model_dir() / m.filename).exists(), "parts_installed": parts_installed(m),
+               "packages": list(m.pip_names)}
               for m in KNOWN_MODELS.values()]
     endpoint = llm_config(settings)
     if endpoint is not None:

