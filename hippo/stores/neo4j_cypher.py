@@ -65,15 +65,28 @@ SCHEMA = tuple(
 AWAIT_INDEXES = "CALL db.awaitIndexes($seconds)"
 
 
+INDEXED_KINDS = ("passage",)
+"""Kinds with a vector index: only passages, the one kind :meth:`Neo4jStore.nearest` asks an index for
+(dense retrieval). Entities, facts, units and clusters are scored in-process from the matrices the
+graph methods read anyway, so an index on them would only slow every write (each indexed vector is an
+HNSW insertion at commit) and is dropped when found (see :mod:`hippo.stores.neo4j_meta`)."""
+VECTOR_INDEX_CONFIG = {"vector.similarity_function": "cosine", "vector.quantization.enabled": False}
+"""The index settings besides the dimension. Quantization is off: Neo4j 5.26 quantizes by default, which
+made a stored vector's similarity to itself 0.978 instead of 1.0."""
+
+
 def vector_index_statement(kind: str, dimensions: int) -> str:
-    """``CREATE VECTOR INDEX`` for one embedded kind (cosine, ``dimensions`` wide), idempotent.
+    """``CREATE VECTOR INDEX`` for one embedded kind (cosine, unquantized, ``dimensions`` wide), idempotent.
 
     Index options cannot be parameters, so the dimension is written in, after checking that it is
-    a positive integer (it comes from the embedding model, never from user text).
+    a positive integer (it comes from the embedding model, never from user text). ``IF NOT EXISTS``
+    leaves an index with other settings alone: :func:`hippo.stores.neo4j_meta.index_changes` finds
+    those and drops them first.
 
     >>> vector_index_statement("passage", 384)  # doctest: +NORMALIZE_WHITESPACE
     "CREATE VECTOR INDEX hippo_passage_embedding IF NOT EXISTS FOR (n:Passage) ON (n.embedding)
-     OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine'}}"
+     OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine',
+     `vector.quantization.enabled`: false}}"
     """
     if kind not in LABELS:
         raise ValueError(f"unknown vector kind {kind!r}; known: {', '.join(LABELS)}.")
@@ -82,8 +95,16 @@ def vector_index_statement(kind: str, dimensions: int) -> str:
     return (
         f"CREATE VECTOR INDEX {VECTOR_INDEX[kind]} IF NOT EXISTS FOR (n:{LABELS[kind]}) ON (n.embedding) "
         f"OPTIONS {{indexConfig: {{`vector.dimensions`: {dimensions}, "
-        "`vector.similarity_function`: 'cosine'}}"
+        "`vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false}}"
     )
+
+
+SHOW_VECTOR_INDEXES = (
+    "SHOW VECTOR INDEXES YIELD name, labelsOrTypes, properties, options "
+    "RETURN name, labelsOrTypes, properties, options"
+)
+"""Every vector index with its settings (``options.indexConfig``); hippo's are picked out by name."""
+DROP_VECTOR_INDEX = {kind: f"DROP INDEX {name} IF EXISTS" for kind, name in VECTOR_INDEX.items()}
 
 
 # --- the meta node: settings, counters, the write lock ---------------------------------------------
@@ -111,7 +132,9 @@ FILE_HASH = "MATCH (f:IndexedFile {path: $path}) RETURN f.content_hash AS hash"
 SET_FILE = "MERGE (f:IndexedFile {path: $path}) SET f.content_hash = $hash, f.size = $size, f.indexed_at = $at"
 FORGET_FILE = "MATCH (f:IndexedFile {path: $path}) DELETE f"
 LIST_FILES = "MATCH (f:IndexedFile) RETURN f.path, f.content_hash, f.size ORDER BY f.path"
-_DOC = "d.id, d.source, d.title, d.content_hash, d.added_at, d.metadata, d.timestamp"
+_DOC = "properties(d) AS doc"
+"""A document as its property map: optional properties (``timestamp``) that no document has are never
+named, so the server has no "property does not exist" notification to send on every read."""
 DOCS_BY_ID = f"MATCH (d:Document {{id: $value}}) RETURN {_DOC} ORDER BY d.seq"
 DOCS_BY_SOURCE = f"MATCH (d:Document {{source: $value}}) RETURN {_DOC} ORDER BY d.seq"
 DOCS_BY_FILE = f"MATCH (d:Document {{file: $value}}) RETURN {_DOC} ORDER BY d.seq"
@@ -160,9 +183,11 @@ VECTOR_ROWS = {
 }
 NEAREST = (
     "UNWIND range(0, size($vectors) - 1) AS i "
-    "CALL db.index.vector.queryNodes($index, $k, $vectors[i]) YIELD node, score "
-    "RETURN i, node.id AS id, score ORDER BY i, score DESC"
+    "CALL db.index.vector.queryNodes($index, $candidates, $vectors[i]) YIELD node "
+    "RETURN i, node.id AS id, node.vec_row AS row, vector.similarity.cosine(node.embedding, $vectors[i]) AS score"
 )
+"""``$candidates`` approximate neighbours per query from the index, each scored exactly against the stored
+vector (``vector.similarity.cosine``); the store keeps the best ``k`` of them (see ``Neo4jStore.nearest``)."""
 _COUNTED = {
     "documents": "(:Document)",
     "passages": "(:Passage)",
