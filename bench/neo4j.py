@@ -28,13 +28,27 @@ import sys
 import time
 from pathlib import Path
 
-from twowiki import DATA, RESULTS, load_questions, run_method
 
-import hippo
-from hippo.eval import machine_info, write_results
-from hippo.stores.neo4j import drop_store
-from hippo.stores.neo4j_connection import Neo4jConnection
-from hippo.stores.neo4j_target import neo4j_target
+def bench_folder_last() -> None:
+    """Put this file's folder last on the import path, so ``import neo4j`` finds the driver, not this file.
+
+    Run as a script, this folder comes first on ``sys.path``, and this file is named neo4j.py. It must
+    stay on the path, though (after the installed packages): the spaCy parser's helper processes are
+    spawned, and each one runs this file's imports again, ``twowiki`` among them, with the path it is given.
+    """
+    here = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here] + [str(here)]
+
+
+bench_folder_last()
+
+from twowiki import DATA, RESULTS, load_questions, run_method  # noqa: E402
+
+import hippo  # noqa: E402
+from hippo.eval import machine_info, write_results  # noqa: E402
+from hippo.stores.neo4j import drop_store  # noqa: E402
+from hippo.stores.neo4j_connection import Neo4jConnection  # noqa: E402
+from hippo.stores.neo4j_target import neo4j_target  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "build" / "bench" / "neo4j"
@@ -114,13 +128,6 @@ def query_runs(
     return cold, scores, tops
 
 
-def unshadow_driver() -> None:
-    """This file is named neo4j.py and its folder comes first on sys.path when run as a script, so
-    ``import neo4j`` would find it instead of the driver; hippo imports the driver lazily, after this."""
-    here = Path(__file__).resolve().parent
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
-
-
 def preconditions(args: argparse.Namespace) -> tuple[str | None, str]:
     """(the reason the benchmark cannot run or None, the server's version)."""
     if not args.uri:
@@ -185,7 +192,6 @@ def measure(args: argparse.Namespace, agent: str) -> Path:
 
 
 def main() -> int:
-    unshadow_driver()
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument(
         "--uri", default=os.environ.get("HIPPO_NEO4J_URI", ""), help="Neo4j URI (default $HIPPO_NEO4J_URI)"

@@ -474,3 +474,31 @@ def test_the_driver_takes_the_notification_filter():
     driver.close()
     with pytest.raises(neo4j.exceptions.ConfigurationError, match="Unexpected config keys"):
         neo4j.GraphDatabase.driver("bolt://127.0.0.1:1", auth=None, notifications_disabled_clasifications=[])
+
+
+SPAWN_CHECK = """
+import importlib, multiprocessing, runpy, sys
+sys.path.insert(0, {bench!r})  # what `python bench/neo4j.py` does
+runpy.run_path({bench!r} + "/neo4j.py", run_name="bench_neo4j")
+import neo4j
+assert hasattr(neo4j, "GraphDatabase"), neo4j.__file__
+spawn = multiprocessing.get_context("spawn")  # as the spaCy parser starts its helpers
+for module in ("twowiki", "neo4j._sync.driver"):
+    child = spawn.Process(target=importlib.import_module, args=(module,))
+    child.start()
+    child.join()
+    assert child.exitcode == 0, module
+print("ok")
+"""
+
+
+def test_the_neo4j_bench_keeps_its_folder_importable_for_spawned_helpers():
+    """bench/neo4j.py must not shadow the driver (it is named neo4j.py), nor take its folder off the path
+    that the parser's spawned helpers get: they import ``twowiki`` again (they died without it)."""
+    import subprocess
+    import sys
+
+    bench = str(Path(hippo.__file__).resolve().parents[1] / "bench")
+    done = subprocess.run([sys.executable, "-c", SPAWN_CHECK.format(bench=bench)], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
