@@ -384,7 +384,8 @@ def probe(
 @app.command()
 @handle_errors
 def check(store: StoreOpt = ".hippo", json: JsonOpt = False, debug: DebugOpt = False) -> None:
-    """Check the store's integrity: SQLite, vectors against committed rows, graph edges, orphans (exit 1 if damaged)."""
+    """Check the store's integrity (embedded or Neo4j): vectors against committed rows, graph edges, orphans
+    (exit 1 if damaged)."""
     with _open(store) as kg:
         report = kg.check()
     if json:

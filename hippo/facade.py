@@ -346,7 +346,8 @@ class KnowledgeGraph:
         return graph.number_of_nodes()
 
     def check(self) -> StoreCheck:
-        """The store's integrity: SQLite, vectors against committed rows, graph edges against facts, orphans.
+        """The store's integrity: SQLite (or the Neo4j schema), vectors against committed rows, graph edges
+        against facts, orphans.
 
         Returns a :class:`~hippo.stores.check.StoreCheck` (``ok`` when no problem was found), with
         each kind of problem counted and a few example ids. Safe while another process writes.

@@ -112,6 +112,11 @@ class Neo4jStore(GraphStore):
             raise
         return cls(conn, settings)
 
+    @property
+    def connection(self) -> Neo4jConnection:
+        """The connection the store talks through (``hippo check`` reads with it)."""
+        return self._conn
+
     def close(self) -> None:
         self._conn.close()
 

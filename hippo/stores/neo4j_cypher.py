@@ -54,6 +54,9 @@ _RANGE = [
 ]
 _CONSTRAINTS = {f"hippo_{label.lower()}_{prop}": (label, prop) for label, prop in _UNIQUE}
 _INDEXES = {f"hippo_{label.lower()}_{prop}": (label, prop) for label, prop in _RANGE}
+CONSTRAINT_NAMES = tuple(_CONSTRAINTS)
+INDEX_NAMES = tuple(_INDEXES)
+"""The names of the store's uniqueness constraints and range indexes (what ``hippo check`` looks for)."""
 SCHEMA = tuple(
     [
         f"CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{label}) REQUIRE n.{prop} IS UNIQUE"
@@ -310,3 +313,72 @@ DELETE_CLUSTERS = "UNWIND $ids AS id MATCH (c:Cluster {id: id}) DETACH DELETE c"
 CLUSTERS_BY_ID = "UNWIND $ids AS id MATCH (c:Cluster {id: id}) RETURN c.id, c.level, c.summary"
 CLUSTER_LIST = "MATCH (c:Cluster) RETURN c.id, c.level ORDER BY c.seq"
 CLUSTER_MEMBERS = "MATCH (p:Passage)-[r:IN_CLUSTER]->(c:Cluster) RETURN c.id, p.id, r.weight"
+
+# --- hippo check (hippo.stores.neo4j_check) ----------------------------------------------------------------
+SHOW_CONSTRAINTS = "SHOW CONSTRAINTS YIELD name RETURN name"
+SHOW_INDEXES = "SHOW INDEXES YIELD name, state RETURN name, state"
+_CHECKED = {
+    "documents": "(:Document)",
+    "passages": "(:Passage)",
+    "entities": "(:Entity)",
+    "facts": "(:Fact)",
+    "mentions": "()-[:MENTIONS]->()",
+    "synonyms": "()-[:SYNONYM]->()",
+    "units": "(:Unit)",
+    "associations": "()-[:ASSOCIATED]->()",
+    "clusters": "(:Cluster)",
+    "cluster_members": "()-[:IN_CLUSTER]->()",
+    "fact_sources": "()-[:STATED_IN]->()",
+    "relates": "()-[:RELATES]->()",
+}
+CHECKED_NAMES = tuple(_CHECKED)
+CHECK_COUNTS = "RETURN " + ", ".join(f"COUNT {{ MATCH {pattern} }} AS {name}" for name, pattern in _CHECKED.items())
+"""The records ``hippo check`` looks at, by the names the embedded store's check uses (plus RELATES)."""
+
+_PAGE = "MATCH (n:{label}) WHERE n.id > $after WITH n ORDER BY n.id LIMIT $limit RETURN n.id AS id"
+_VECTOR = ", n.vec_row AS vec_row, n.embedding AS embedding"
+CHECK_PAGES = {
+    "document": _PAGE.format(label="Document") + ", EXISTS { (n)-[:HAS]->(:Passage) } AS has_passages",
+    "passage": _PAGE.format(label="Passage")
+    + _VECTOR
+    + ", EXISTS { MATCH (d:Document)-[:HAS]->(n) WHERE d.id = n.doc_id } AS in_document",
+    "entity": _PAGE.format(label="Entity")
+    + _VECTOR
+    + ", (EXISTS { (:Passage)-[:MENTIONS]->(n) } OR EXISTS { (:Fact)-[:SUBJECT|OBJECT]->(n) }) AS used, "
+    "[(n)-[r:RELATES]->(o:Entity) | [o.id, r.weight, "
+    "COUNT { MATCH (n)<-[:SUBJECT]-(f:Fact)-[:OBJECT]->(o), (f)-[:STATED_IN]->(:Passage) }]] AS relates",
+    "fact": _PAGE.format(label="Fact")
+    + _VECTOR
+    + ", EXISTS { (n)-[:STATED_IN]->(:Passage) } AS has_source, "
+    "(EXISTS { MATCH (n)-[:SUBJECT]->(s:Entity) WHERE s.id = n.subject_id } "
+    "AND EXISTS { MATCH (n)-[:OBJECT]->(o:Entity) WHERE o.id = n.object_id }) AS has_entities, "
+    "[(n)-[:STATED_IN]->(p:Passage) "
+    "WHERE NOT EXISTS { MATCH (p)-[:MENTIONS]->(s:Entity) WHERE s.id = n.subject_id } "
+    "OR NOT EXISTS { MATCH (p)-[:MENTIONS]->(o:Entity) WHERE o.id = n.object_id } | p.id] AS unmentioned, "
+    "EXISTS { MATCH (s:Entity)-[:RELATES]->(o:Entity) WHERE s.id = n.subject_id AND o.id = n.object_id } "
+    "AS has_relates",
+    "unit": _PAGE.format(label="Unit")
+    + _VECTOR
+    + ", (EXISTS { MATCH (d:Document)-[:HAS_UNIT]->(n) WHERE d.id = n.doc_id } "
+    "AND (n.passage_id IS NULL OR EXISTS { MATCH (p:Passage) WHERE p.id = n.passage_id })) AS has_records",
+    "cluster": _PAGE.format(label="Cluster") + _VECTOR,
+}
+"""One page of each label's nodes in id order (the uniqueness constraint's index serves the order), with
+what ``hippo check`` needs to judge each node: its vector row and vector, and whether its links hold."""
+
+_EDGE_CHECKS = {
+    "fact source with missing record": "(a)-[:STATED_IN]->(b) WHERE NOT a:Fact OR NOT b:Passage",
+    "mention with missing record": "(a)-[:MENTIONS]->(b) WHERE NOT a:Passage OR NOT b:Entity",
+    "synonym with missing entity": "(a)-[:SYNONYM]->(b) WHERE a = b OR NOT a:Entity OR NOT b:Entity",
+    "association with missing unit": "(a)-[:ASSOCIATED]->(b) WHERE NOT a:Unit OR NOT b:Unit",
+    "cluster member with missing record": "(a)-[:IN_CLUSTER]->(b) WHERE NOT a:Passage OR NOT b:Cluster",
+    "relates with missing entity": "(a)-[:RELATES]->(b) WHERE NOT a:Entity OR NOT b:Entity",
+}
+EDGE_CHECK_KINDS = tuple(_EDGE_CHECKS)
+EDGE_CHECK_COUNTS = "RETURN " + ", ".join(
+    f"COUNT {{ MATCH {pattern} }} AS edges_{i}" for i, pattern in enumerate(_EDGE_CHECKS.values())
+)
+"""Edges joining the wrong kinds of node (a deleted record leaves none in Neo4j: its edges go with it)."""
+EDGE_CHECK_EXAMPLES = {
+    kind: f"MATCH {pattern} RETURN a.id, b.id LIMIT $limit" for kind, pattern in _EDGE_CHECKS.items()
+}
