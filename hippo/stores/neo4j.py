@@ -275,7 +275,7 @@ class Neo4jStore(GraphStore):
             raise ValueError(f"{len(passages)} passages but {len(vectors)} vectors for document {document.id}.")
         doc = document_row(document, counters.seqs(1)[0])
         rows = embedded_rows(passages, counters.slots("passage", vectors, len(passages)))
-        self._conn.write(cypher.PUT_DOCUMENT, doc=doc, passages=rows)
+        self._conn.defer(cypher.PUT_DOCUMENTS, {"doc": doc, "passages": rows}, weight=1 + len(rows))
 
     def delete_document(self, doc_id: str, keep: Collection[str] = ()) -> int:
         self._conn.require_transaction()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -21,7 +22,7 @@ from hippo.errors import StoreError
 from hippo.stores.neo4j_errors import driver_errors, require_driver
 from hippo.stores.neo4j_target import Neo4jTarget
 
-__all__ = ["WRITE_CHUNK", "Neo4jConnection", "Run", "driver_options", "has_rust_extension"]
+__all__ = ["WRITE_CHUNK", "Deferred", "Neo4jConnection", "Run", "driver_options", "has_rust_extension"]
 
 logger = logging.getLogger(__name__)
 logging.getLogger("neo4j").addHandler(logging.NullHandler())
@@ -53,6 +54,38 @@ def has_rust_extension() -> bool:
     return importlib.util.find_spec(RUST_EXTENSION) is not None
 
 
+class Deferred:
+    """Rows queued for ``UNWIND $rows`` statements, in the order they were queued.
+
+    Consecutive rows of one statement go out together; ``weight`` (the records a row carries) tells when
+    enough is queued for one statement of about :data:`WRITE_CHUNK` records.
+
+    >>> queue = Deferred()
+    >>> queue.add("A", 1, weight=400), queue.add("A", 2, weight=400), queue.add("B", 3, weight=400)
+    (False, False, True)
+    >>> queue.take(), queue.take()
+    ([('A', [1, 2]), ('B', [3])], [])
+    """
+
+    def __init__(self) -> None:
+        self._queued: list[tuple[str, list[Any]]] = []
+        self._weight = 0
+
+    def add(self, query: str, row: Any, weight: int = 1) -> bool:
+        """Queue ``row`` for ``query``; True when the queue holds a statement's worth and should go out."""
+        if self._queued and self._queued[-1][0] == query:
+            self._queued[-1][1].append(row)
+        else:
+            self._queued.append((query, [row]))
+        self._weight += weight
+        return self._weight >= WRITE_CHUNK
+
+    def take(self) -> list[tuple[str, list[Any]]]:
+        """Everything queued, emptying the queue."""
+        queued, self._queued, self._weight = self._queued, [], 0
+        return queued
+
+
 class Neo4jConnection:
     """The driver for one :class:`Neo4jTarget`, and the write transaction open on it (at most one)."""
 
@@ -64,6 +97,10 @@ class Neo4jConnection:
         self._lock = threading.RLock()
         self._tx: Any = None
         self._tx_thread: int | None = None
+        self._deferred = Deferred()
+        self.profile: dict[str, list[float]] | None = None
+        """When set to a dict (``bench/neo4j.py`` does), [seconds, statements] accumulate per statement text:
+        where a write batch or a cold start spends its time, packing and unpacking included."""
 
     @classmethod
     def connect(cls, target: Neo4jTarget) -> Neo4jConnection:
@@ -115,13 +152,12 @@ class Neo4jConnection:
     def snapshot(self) -> Iterator[Run]:
         """Several reads in one read transaction (or in this thread's open write transaction)."""
         if self.in_transaction():
-            tx = self._tx
-            yield lambda query, **params: _values(self.target, tx, "write", query, params)
+            yield self.write
             return
         with driver_errors(self.target, "read"), self.session() as session:
             tx = session.begin_transaction()
             try:
-                yield lambda query, **params: _values(self.target, tx, "read", query, params)
+                yield lambda query, **params: self._values(tx, "read", query, params)
             finally:
                 tx.close()
 
@@ -131,9 +167,27 @@ class Neo4jConnection:
             raise StoreError("writes must happen inside `with store.transaction():`.")
 
     def write(self, query: str, **params: Any) -> list[list[Any]]:
-        """One statement in this thread's open write transaction."""
+        """One statement in this thread's open write transaction (after the rows deferred before it)."""
         self.require_transaction()
-        return _values(self.target, self._tx, "write", query, params)
+        self.flush()
+        return self._values(self._tx, "write", query, params)
+
+    def defer(self, query: str, row: Any, weight: int = 1) -> None:
+        """Queue one row of an ``UNWIND $rows`` statement, to be sent with the rows queued beside it.
+
+        Why: a batch writes its documents one call at a time, and a statement each was one round trip
+        per document. Queued rows go out before the transaction's next statement (which may read them)
+        or its commit, so the order of writes is kept; ``weight`` (records in the row) bounds a statement
+        to about :data:`WRITE_CHUNK` records.
+        """
+        self.require_transaction()
+        if self._deferred.add(query, row, weight):
+            self.flush()
+
+    def flush(self) -> None:
+        """Send the rows :meth:`defer` queued, one statement per run of rows of the same query."""
+        for query, rows in self._deferred.take():
+            self._values(self._tx, "write", query, {"rows": rows})
 
     def write_chunks(self, query: str, rows: list[Any], what: str = "") -> None:
         """``query`` over ``$rows`` in chunks; with ``what``, each chunk must report writing every row
@@ -158,6 +212,17 @@ class Neo4jConnection:
             for statement in statements:
                 session.run(statement, params or {}).consume()
 
+    def _values(self, tx: Any, action: str, query: str, params: dict[str, Any]) -> list[list[Any]]:
+        """Run one statement in ``tx`` and fetch its rows (timed into :attr:`profile` when that is set)."""
+        started = time.perf_counter()
+        with driver_errors(self.target, action):
+            rows = tx.run(query, params).values()
+        if self.profile is not None:
+            spent = self.profile.setdefault(query, [0.0, 0])
+            spent[0] += time.perf_counter() - started
+            spent[1] += 1
+        return rows
+
     # --- the batch transaction ----------------------------------------------------------------
     @contextmanager
     def transaction(self, begin: Callable[[Run], None], finish: Callable[[Run], None]) -> Iterator[None]:
@@ -177,7 +242,8 @@ class Neo4jConnection:
                 try:
                     begin(self.write)
                     yield
-                    finish(lambda query, **params: _values(self.target, tx, "commit", query, params))
+                    self.flush()
+                    finish(lambda query, **params: self._values(tx, "commit", query, params))
                     with driver_errors(self.target, "commit"):
                         tx.commit()
                 except BaseException:
@@ -185,13 +251,11 @@ class Neo4jConnection:
                     raise
                 finally:
                     self._tx = self._tx_thread = None
+                    self._deferred.take()  # what a failed batch queued is dropped with it
             finally:
                 _quietly_close(session)
 
 
-def _values(target: Neo4jTarget, tx: Any, action: str, query: str, params: dict[str, Any]) -> list[list[Any]]:
-    with driver_errors(target, action):
-        return tx.run(query, params).values()
 
 
 def _rollback(tx: Any) -> None:

@@ -143,12 +143,14 @@ DOCS_BY_SOURCE = f"MATCH (d:Document {{source: $value}}) RETURN {_DOC} ORDER BY 
 DOCS_BY_FILE = f"MATCH (d:Document {{file: $value}}) RETURN {_DOC} ORDER BY d.seq"
 DOCS_BY_FILE_OR_SOURCE = f"MATCH (d:Document) WHERE d.file = $value OR d.source = $value RETURN {_DOC} ORDER BY d.seq"
 LIST_DOCS = f"MATCH (d:Document) RETURN {_DOC}, COUNT {{ (d)-[:HAS]->(:Passage) }} AS passages ORDER BY d.seq"
-PUT_DOCUMENT = (
-    "MERGE (d:Document {id: $doc.id}) SET d += $doc "
-    "WITH d UNWIND $passages AS row "
-    "MERGE (p:Passage {id: row.id}) SET p += row "
+PUT_DOCUMENTS = (
+    "UNWIND $rows AS row MERGE (d:Document {id: row.doc.id}) SET d += row.doc "
+    "WITH d, row UNWIND row.passages AS passage "
+    "MERGE (p:Passage {id: passage.id}) SET p += passage "
     "MERGE (d)-[:HAS]->(p)"
 )
+"""Documents with their passages, many per statement (a document with no passage is still written: its
+MERGE runs before the empty UNWIND)."""
 DOC_PASSAGES = "MATCH (:Document {id: $doc_id})-[:HAS]->(p:Passage) RETURN count(p) AS passages"
 DOC_FACTS = (
     "MATCH (:Document {id: $doc_id})-[:HAS]->(:Passage)<-[:STATED_IN]-(f:Fact) "
@@ -382,3 +384,23 @@ EDGE_CHECK_COUNTS = "RETURN " + ", ".join(
 EDGE_CHECK_EXAMPLES = {
     kind: f"MATCH {pattern} RETURN a.id, b.id LIMIT $limit" for kind, pattern in _EDGE_CHECKS.items()
 }
+
+
+def statement_names() -> dict[str, str]:
+    """Statement text -> the name of the constant holding it (``VECTOR_ROWS[entity]`` for table entries).
+
+    For profiles (``Neo4jConnection.profile``), which are keyed by the text actually sent.
+    """
+    names: dict[str, str] = {}
+    for name, value in globals().items():
+        if name.startswith("_") or not name.isupper():
+            continue
+        entries = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, tuple) else None
+        if entries is None:
+            if isinstance(value, str):
+                names.setdefault(value, name)
+            continue
+        for key, text in entries:
+            if isinstance(text, str):
+                names.setdefault(text, f"{name}[{key}]")
+    return names

@@ -137,7 +137,7 @@ def test_statements_carry_no_literal_values():
     assert all(
         "MERGE" in getattr(cypher, n)
         for n in (
-            "PUT_DOCUMENT",
+            "PUT_DOCUMENTS",
             "PUT_ENTITIES",
             "PUT_FACTS",
             "PUT_MENTIONS",
@@ -323,6 +323,9 @@ class RecordingConnection:
 
     def write_chunks(self, query: str, rows: list, what: str = "") -> None:
         self.write(query, rows=rows)
+
+    def defer(self, query: str, row: dict, weight: int = 1) -> None:
+        self.write(query, rows=[row])
 
     @contextlib.contextmanager
     def snapshot(self):
