@@ -210,7 +210,7 @@ class Neo4jStore(GraphStore):
         Passages (the indexed kind) come from the vector index: it is asked for ``OVERSAMPLE * k``
         candidates, since an approximate index misses some of the true top ``k`` (the 5th hit was wrong on
         3 of 15 demo questions when asked for exactly ``k``), and each candidate is scored exactly on the
-        server; the best ``k`` are kept. Other kinds have no index and are scored in-process from ``table``
+        server, which sends back the best ``k``. Other kinds have no index and are scored in-process from ``table``
         (the matrix the graph methods cache), as the embedded store does.
         """
         if kind not in cypher.LABELS:
@@ -223,6 +223,7 @@ class Neo4jStore(GraphStore):
             cypher.NEAREST,
             index=cypher.VECTOR_INDEX[kind],
             candidates=int(k) * OVERSAMPLE,
+            k=int(k),
             vectors=np.asarray(queries, dtype=np.float32).tolist(),
         )
         return best_candidates(rows, len(queries), int(k))

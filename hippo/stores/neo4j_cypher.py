@@ -188,11 +188,16 @@ VECTOR_ROWS = {
 }
 NEAREST = (
     "UNWIND range(0, size($vectors) - 1) AS i "
+    "CALL (i) { "
     "CALL db.index.vector.queryNodes($index, $candidates, $vectors[i]) YIELD node "
-    "RETURN i, node.id AS id, node.vec_row AS row, vector.similarity.cosine(node.embedding, $vectors[i]) AS score"
+    "WITH node, vector.similarity.cosine(node.embedding, $vectors[i]) AS score "
+    "ORDER BY score DESC, node.vec_row LIMIT $k "
+    "RETURN node.id AS id, node.vec_row AS row, score } "
+    "RETURN i, id, row, score"
 )
-"""``$candidates`` approximate neighbours per query from the index, each scored exactly against the stored
-vector (``vector.similarity.cosine``); the store keeps the best ``k`` of them (see ``Neo4jStore.nearest``)."""
+"""``$candidates`` approximate neighbours per query from the index, each scored exactly against its stored
+vector (``vector.similarity.cosine``), of which the best ``$k`` come back (ties in row order, as the
+embedded store's exact search breaks them); see ``Neo4jStore.nearest``."""
 _COUNTED = {
     "documents": "(:Document)",
     "passages": "(:Passage)",
