@@ -298,6 +298,8 @@ def export(
         "--to", help="Copy the store into another: a Neo4j URI (neo4j://host:7687) or a folder.")] = None,
     source: Annotated[str | None, typer.Option(
         "--from", help="Copy the store at this location (e.g. neo4j://host:7687) into --store.")] = None,
+    merge: Annotated[bool, typer.Option(
+        "--merge", help="With --to/--from: copy into a store that holds documents the source lacks.")] = False,
     store: StoreOpt = ".hippo",
     debug: DebugOpt = False,
 ) -> None:
@@ -306,9 +308,11 @@ def export(
         raise typer.BadParameter("give --graphml FILE, --openie FILE, --to STORE or --from STORE.")
     if source and (graphml or openie or to):
         raise typer.BadParameter("--from copies into --store; give it on its own.")
+    if merge and not (to or source):
+        raise typer.BadParameter("--merge goes with --to or --from.")
     if source:
         with _open(source) as origin:
-            _print_copy(origin.copy_to(store))
+            _print_copy(origin.copy_to(store, merge=merge))
         return
     with _open(store) as kg:
         if graphml:
@@ -316,7 +320,7 @@ def export(
         if openie:
             out.print(f"wrote {kg.export_openie(openie):,} passages to {openie}")
         if to:
-            _print_copy(kg.copy_to(to))
+            _print_copy(kg.copy_to(to, merge=merge))
 
 
 def _print_copy(report: Any) -> None:
@@ -380,7 +384,8 @@ def probe(
 @app.command()
 @handle_errors
 def check(store: StoreOpt = ".hippo", json: JsonOpt = False, debug: DebugOpt = False) -> None:
-    """Check the store's integrity: SQLite, vectors against committed rows, graph edges, orphans (exit 1 if damaged)."""
+    """Check the store's integrity (embedded or Neo4j): vectors against committed rows, graph edges, orphans
+    (exit 1 if damaged)."""
     with _open(store) as kg:
         report = kg.check()
     if json:

@@ -346,7 +346,8 @@ class KnowledgeGraph:
         return graph.number_of_nodes()
 
     def check(self) -> StoreCheck:
-        """The store's integrity: SQLite, vectors against committed rows, graph edges against facts, orphans.
+        """The store's integrity: SQLite (or the Neo4j schema), vectors against committed rows, graph edges
+        against facts, orphans.
 
         Returns a :class:`~hippo.stores.check.StoreCheck` (``ok`` when no problem was found), with
         each kind of problem counted and a few example ids. Safe while another process writes.
@@ -355,12 +356,12 @@ class KnowledgeGraph:
 
         return check_store(self.store)
 
-    def copy_to(self, location: str | os.PathLike[str]) -> CopyReport:
+    def copy_to(self, location: str | os.PathLike[str], *, merge: bool = False) -> CopyReport:
         """Copy this store into the store at ``location`` (a folder or a ``neo4j://`` URI); return what was written.
 
         A new target is created with this store's settings; an existing one must use the same embedding
-        model and hold nothing this store lacks (an interrupted copy resumes). Vectors are copied, not
-        recomputed. ``hippo export --to`` and ``--from`` run this.
+        model and, unless ``merge``, hold no document this store lacks (an interrupted copy resumes).
+        Vectors are copied, not recomputed. ``hippo export --to`` and ``--from`` run this.
         """
         from hippo.stores.copy import copy_store
 
@@ -368,7 +369,7 @@ class KnowledgeGraph:
             raise ConfigError(f"cannot copy {self.store.location} into itself; name another store.")
         target = open_store(os.fspath(location), self.settings.to_dict(), create=True)
         try:
-            return copy_store(self.store, target, batch=self.settings.ingest_batch_docs)
+            return copy_store(self.store, target, batch=self.settings.ingest_batch_docs, merge=merge)
         finally:
             target.close()
 

@@ -1,5 +1,7 @@
 """``hippo check``: is the embedded store whole? SQLite integrity, vectors, graph edges, orphans.
 
+(A Neo4j store is checked for the same invariants by :mod:`hippo.stores.neo4j_check`, in the same report.)
+
 Every write path is meant to keep these invariants (one transaction per batch, vectors flushed
 before the rows that point at them commit, cascading deletes); this module verifies them from the
 outside, so a crash test, a user after a power cut, or a bug report can tell a sound store from a
@@ -175,15 +177,19 @@ _ORPHANS: tuple[tuple[str, str, str, str], ...] = (
 
 
 def check_store(store: GraphStore) -> StoreCheck:
-    """Check the open ``store``; only the embedded (SQLite) store has files to check."""
+    """Check the open ``store``: the embedded store's files, or a Neo4j store's graph through Cypher."""
+    from hippo.stores.neo4j import Neo4jStore
     from hippo.stores.sqlite import SQLiteStore
 
-    if not isinstance(store, SQLiteStore):
-        raise StoreError(
-            f"hippo check reads the embedded store's files; {store.location} is a "
-            f"{type(store).__name__}, whose server checks its own integrity."
-        )
-    return check_folder(store.path)
+    if isinstance(store, SQLiteStore):
+        return check_folder(store.path)
+    if isinstance(store, Neo4jStore):
+        from hippo.stores.neo4j_check import check_neo4j
+
+        return check_neo4j(store)
+    raise StoreError(
+        f"hippo check knows the embedded and the Neo4j store; {store.location} is a {type(store).__name__}."
+    )
 
 
 def check_folder(folder: str | Path) -> StoreCheck:

@@ -7,7 +7,8 @@ allocates its vector rows in the same order, minus rows freed by deletions), in 
 
 A copy that stops half-way (a lost server, Ctrl-C) can be run again: documents, entities, facts,
 units and clusters already in the target are skipped, and edges are written idempotently. A target
-that holds documents the source does not have is refused, so two stores are never merged by accident.
+that holds documents the source does not have is refused, naming how many, so two stores are never
+merged by accident; ``merge=True`` (``hippo export --merge``) merges them on purpose.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from hippo.model import Cluster, Document, Matrix, Passage, content_hash
 from hippo.stores.base import GraphStore, PassageContext
 from hippo.stores.vectors import VectorTable
 
-__all__ = ["CopyReport", "copy_store"]
+__all__ = ["CopyReport", "copy_store", "foreign_documents"]
 
 logger = logging.getLogger(__name__)
 
@@ -86,15 +87,18 @@ class _Copy:
     passage_ids: list[str] = field(default_factory=list)
 
 
-def copy_store(source: GraphStore, target: GraphStore, *, batch: int = DEFAULT_BATCH) -> CopyReport:
+def copy_store(
+    source: GraphStore, target: GraphStore, *, batch: int = DEFAULT_BATCH, merge: bool = False
+) -> CopyReport:
     """Copy everything in ``source`` into ``target``; return what was written.
 
-    ``target`` must hold nothing the source lacks (an empty store, or an earlier copy of it) and
-    use the same embedding model; open it with ``source.settings`` so a new one is built alike.
+    ``target`` must use the same embedding model and, unless ``merge``, hold no document the source
+    lacks (an empty store, or an earlier, interrupted copy of it); open it with ``source.settings`` so
+    a new one is built alike. With ``merge`` the source's records are added to whatever it holds.
     """
     if batch < 1:
         raise ValueError(f"batch={batch} must be at least 1.")
-    _check_target(source, target)
+    _check_target(source, target, merge)
     run = _Copy(source, target, CopyReport(source=source.location, target=target.location), batch)
     started = time.perf_counter()
     stages = (
@@ -114,19 +118,32 @@ def copy_store(source: GraphStore, target: GraphStore, *, batch: int = DEFAULT_B
     return run.report
 
 
-def _check_target(source: GraphStore, target: GraphStore) -> None:
+def _check_target(source: GraphStore, target: GraphStore, merge: bool) -> None:
+    """Refuse another embedding model always, and a target with documents the source lacks unless ``merge``."""
     if source.settings.embed_model != target.settings.embed_model:
         raise StoreError(
             f"{target.location} holds vectors of {target.settings.embed_model} but {source.location} "
             f"holds {source.settings.embed_model}; copy into an empty store."
         )
-    ours = {s.document.id for s in source.list_documents()}
-    extra = [s.document.id for s in target.list_documents() if s.document.id not in ours]
-    if extra:
+    extra = foreign_documents(source, target)
+    if extra and not merge:
         raise StoreError(
             f"{target.location} already holds {len(extra):,} document(s) that {source.location} does "
-            f"not (e.g. {extra[0]}); copy into an empty store, or delete them first."
+            f"not (e.g. {extra[0]}), so the copy would merge two stores; give --merge (merge=True) to do "
+            "that, or copy into an empty store. Nothing was written."
         )
+    if extra:
+        logger.info("merging %s into %s, which holds %d other document(s)", source.location, target.location,
+                    len(extra))
+
+
+def foreign_documents(source: GraphStore, target: GraphStore) -> list[str]:
+    """Ids of the documents in ``target`` that ``source`` does not hold, in the target's order.
+
+    None for an empty target or an interrupted copy of ``source``, which may be resumed.
+    """
+    ours = {s.document.id for s in source.list_documents()}
+    return [s.document.id for s in target.list_documents() if s.document.id not in ours]
 
 
 def _copy_documents(run: _Copy) -> None:

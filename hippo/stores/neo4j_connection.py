@@ -10,8 +10,10 @@ Sessions share one bookmark manager, so a read after a commit sees it even on a 
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -20,7 +22,7 @@ from hippo.errors import StoreError
 from hippo.stores.neo4j_errors import driver_errors, require_driver
 from hippo.stores.neo4j_target import Neo4jTarget
 
-__all__ = ["WRITE_CHUNK", "Neo4jConnection", "Run"]
+__all__ = ["WRITE_CHUNK", "Deferred", "Neo4jConnection", "Run", "driver_options", "has_rust_extension"]
 
 logger = logging.getLogger(__name__)
 logging.getLogger("neo4j").addHandler(logging.NullHandler())
@@ -32,6 +34,56 @@ WRITE_CHUNK = 1000
 
 Run = Callable[..., list[list[Any]]]
 """``run(query, **params) -> rows``: one statement in the current transaction."""
+
+NOTIFICATIONS = {"notifications_min_severity": "WARNING", "notifications_disabled_classifications": ["UNRECOGNIZED"]}
+"""What the server may tell the driver, which logs it: warnings only (deprecations, performance), and not
+"label/property/relationship type does not exist" (UNRECOGNIZED), which every read of a kind the store
+does not hold yet (clusters before ``hippo cluster``, a document's absent ``timestamp``) would raise."""
+RUST_EXTENSION = "neo4j._rust"
+"""The driver's compiled codec (package ``neo4j-rust-ext``): without it each vector float is packed and
+unpacked in Python, measured at about 2 s per 1,000 384-wide vectors written and 1 s per 1,000 read."""
+
+
+def driver_options() -> dict[str, Any]:
+    """Keyword arguments for ``GraphDatabase.driver`` beyond URI and auth (one place for the store and drop_store)."""
+    return {"user_agent": "hippo", **NOTIFICATIONS}
+
+
+def has_rust_extension() -> bool:
+    """True when the driver packs values with its compiled codec (``pip install neo4j-rust-ext``)."""
+    return importlib.util.find_spec(RUST_EXTENSION) is not None
+
+
+class Deferred:
+    """Rows queued for ``UNWIND $rows`` statements, in the order they were queued.
+
+    Consecutive rows of one statement go out together; ``weight`` (the records a row carries) tells when
+    enough is queued for one statement of about :data:`WRITE_CHUNK` records.
+
+    >>> queue = Deferred()
+    >>> queue.add("A", 1, weight=400), queue.add("A", 2, weight=400), queue.add("B", 3, weight=400)
+    (False, False, True)
+    >>> queue.take(), queue.take()
+    ([('A', [1, 2]), ('B', [3])], [])
+    """
+
+    def __init__(self) -> None:
+        self._queued: list[tuple[str, list[Any]]] = []
+        self._weight = 0
+
+    def add(self, query: str, row: Any, weight: int = 1) -> bool:
+        """Queue ``row`` for ``query``; True when the queue holds a statement's worth and should go out."""
+        if self._queued and self._queued[-1][0] == query:
+            self._queued[-1][1].append(row)
+        else:
+            self._queued.append((query, [row]))
+        self._weight += weight
+        return self._weight >= WRITE_CHUNK
+
+    def take(self) -> list[tuple[str, list[Any]]]:
+        """Everything queued, emptying the queue."""
+        queued, self._queued, self._weight = self._queued, [], 0
+        return queued
 
 
 class Neo4jConnection:
@@ -45,13 +97,17 @@ class Neo4jConnection:
         self._lock = threading.RLock()
         self._tx: Any = None
         self._tx_thread: int | None = None
+        self._deferred = Deferred()
+        self.profile: dict[str, list[float]] | None = None
+        """When set to a dict (``bench/neo4j.py`` does), [seconds, statements] accumulate per statement text:
+        where a write batch or a cold start spends its time, packing and unpacking included."""
 
     @classmethod
     def connect(cls, target: Neo4jTarget) -> Neo4jConnection:
         """Create the driver and check that the server answers and accepts the credentials."""
         neo4j = require_driver()
         with driver_errors(target, "read"):
-            driver = neo4j.GraphDatabase.driver(target.uri, auth=target.auth, user_agent="hippo")
+            driver = neo4j.GraphDatabase.driver(target.uri, auth=target.auth, **driver_options())
         try:
             with driver_errors(target, "read"):
                 driver.verify_connectivity()
@@ -59,6 +115,11 @@ class Neo4jConnection:
             driver.close()
             raise
         logger.info("connected to Neo4j at %s as user %s", target.describe(), target.user)
+        if not has_rust_extension():
+            logger.warning(
+                "the neo4j driver runs without its compiled codec, so vectors travel about 40x slower; "
+                "`pip install neo4j-rust-ext` (part of `hippo[neo4j]`) adds it"
+            )
         return cls(target, driver)
 
     def close(self) -> None:
@@ -91,13 +152,12 @@ class Neo4jConnection:
     def snapshot(self) -> Iterator[Run]:
         """Several reads in one read transaction (or in this thread's open write transaction)."""
         if self.in_transaction():
-            tx = self._tx
-            yield lambda query, **params: _values(self.target, tx, "write", query, params)
+            yield self.write
             return
         with driver_errors(self.target, "read"), self.session() as session:
             tx = session.begin_transaction()
             try:
-                yield lambda query, **params: _values(self.target, tx, "read", query, params)
+                yield lambda query, **params: self._values(tx, "read", query, params)
             finally:
                 tx.close()
 
@@ -107,9 +167,27 @@ class Neo4jConnection:
             raise StoreError("writes must happen inside `with store.transaction():`.")
 
     def write(self, query: str, **params: Any) -> list[list[Any]]:
-        """One statement in this thread's open write transaction."""
+        """One statement in this thread's open write transaction (after the rows deferred before it)."""
         self.require_transaction()
-        return _values(self.target, self._tx, "write", query, params)
+        self.flush()
+        return self._values(self._tx, "write", query, params)
+
+    def defer(self, query: str, row: Any, weight: int = 1) -> None:
+        """Queue one row of an ``UNWIND $rows`` statement, to be sent with the rows queued beside it.
+
+        Why: a batch writes its documents one call at a time, and a statement each was one round trip
+        per document. Queued rows go out before the transaction's next statement (which may read them)
+        or its commit, so the order of writes is kept; ``weight`` (records in the row) bounds a statement
+        to about :data:`WRITE_CHUNK` records.
+        """
+        self.require_transaction()
+        if self._deferred.add(query, row, weight):
+            self.flush()
+
+    def flush(self) -> None:
+        """Send the rows :meth:`defer` queued, one statement per run of rows of the same query."""
+        for query, rows in self._deferred.take():
+            self._values(self._tx, "write", query, {"rows": rows})
 
     def write_chunks(self, query: str, rows: list[Any], what: str = "") -> None:
         """``query`` over ``$rows`` in chunks; with ``what``, each chunk must report writing every row
@@ -123,11 +201,27 @@ class Neo4jConnection:
                     f"stored in {self.target.describe()}; nothing of this batch was written."
                 )
 
+    def schema_rows(self, query: str) -> list[list[Any]]:
+        """The rows of a ``SHOW ...`` command, in an auto-commit transaction (as schema commands run)."""
+        with driver_errors(self.target, "read"), self.session() as session:
+            return session.run(query).values()
+
     def run_schema(self, statements: tuple[str, ...] | list[str], params: dict[str, Any] | None = None) -> None:
         """Schema commands, each in its own auto-commit transaction (Neo4j does not mix them with data writes)."""
         with driver_errors(self.target, "write"), self.session(write=True) as session:
             for statement in statements:
                 session.run(statement, params or {}).consume()
+
+    def _values(self, tx: Any, action: str, query: str, params: dict[str, Any]) -> list[list[Any]]:
+        """Run one statement in ``tx`` and fetch its rows (timed into :attr:`profile` when that is set)."""
+        started = time.perf_counter()
+        with driver_errors(self.target, action):
+            rows = tx.run(query, params).values()
+        if self.profile is not None:
+            spent = self.profile.setdefault(query, [0.0, 0])
+            spent[0] += time.perf_counter() - started
+            spent[1] += 1
+        return rows
 
     # --- the batch transaction ----------------------------------------------------------------
     @contextmanager
@@ -148,7 +242,8 @@ class Neo4jConnection:
                 try:
                     begin(self.write)
                     yield
-                    finish(lambda query, **params: _values(self.target, tx, "commit", query, params))
+                    self.flush()
+                    finish(lambda query, **params: self._values(tx, "commit", query, params))
                     with driver_errors(self.target, "commit"):
                         tx.commit()
                 except BaseException:
@@ -156,13 +251,11 @@ class Neo4jConnection:
                     raise
                 finally:
                     self._tx = self._tx_thread = None
+                    self._deferred.take()  # what a failed batch queued is dropped with it
             finally:
                 _quietly_close(session)
 
 
-def _values(target: Neo4jTarget, tx: Any, action: str, query: str, params: dict[str, Any]) -> list[list[Any]]:
-    with driver_errors(target, action):
-        return tx.run(query, params).values()
 
 
 def _rollback(tx: Any) -> None:

@@ -54,6 +54,9 @@ _RANGE = [
 ]
 _CONSTRAINTS = {f"hippo_{label.lower()}_{prop}": (label, prop) for label, prop in _UNIQUE}
 _INDEXES = {f"hippo_{label.lower()}_{prop}": (label, prop) for label, prop in _RANGE}
+CONSTRAINT_NAMES = tuple(_CONSTRAINTS)
+INDEX_NAMES = tuple(_INDEXES)
+"""The names of the store's uniqueness constraints and range indexes (what ``hippo check`` looks for)."""
 SCHEMA = tuple(
     [
         f"CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{label}) REQUIRE n.{prop} IS UNIQUE"
@@ -65,15 +68,28 @@ SCHEMA = tuple(
 AWAIT_INDEXES = "CALL db.awaitIndexes($seconds)"
 
 
+INDEXED_KINDS = ("passage",)
+"""Kinds with a vector index: only passages, the one kind :meth:`Neo4jStore.nearest` asks an index for
+(dense retrieval). Entities, facts, units and clusters are scored in-process from the matrices the
+graph methods read anyway, so an index on them would only slow every write (each indexed vector is an
+HNSW insertion at commit) and is dropped when found (see :mod:`hippo.stores.neo4j_meta`)."""
+VECTOR_INDEX_CONFIG = {"vector.similarity_function": "cosine", "vector.quantization.enabled": False}
+"""The index settings besides the dimension. Quantization is off: Neo4j 5.26 quantizes by default, which
+made a stored vector's similarity to itself 0.978 instead of 1.0."""
+
+
 def vector_index_statement(kind: str, dimensions: int) -> str:
-    """``CREATE VECTOR INDEX`` for one embedded kind (cosine, ``dimensions`` wide), idempotent.
+    """``CREATE VECTOR INDEX`` for one embedded kind (cosine, unquantized, ``dimensions`` wide), idempotent.
 
     Index options cannot be parameters, so the dimension is written in, after checking that it is
-    a positive integer (it comes from the embedding model, never from user text).
+    a positive integer (it comes from the embedding model, never from user text). ``IF NOT EXISTS``
+    leaves an index with other settings alone: :func:`hippo.stores.neo4j_meta.index_changes` finds
+    those and drops them first.
 
     >>> vector_index_statement("passage", 384)  # doctest: +NORMALIZE_WHITESPACE
     "CREATE VECTOR INDEX hippo_passage_embedding IF NOT EXISTS FOR (n:Passage) ON (n.embedding)
-     OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine'}}"
+     OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine',
+     `vector.quantization.enabled`: false}}"
     """
     if kind not in LABELS:
         raise ValueError(f"unknown vector kind {kind!r}; known: {', '.join(LABELS)}.")
@@ -82,8 +98,16 @@ def vector_index_statement(kind: str, dimensions: int) -> str:
     return (
         f"CREATE VECTOR INDEX {VECTOR_INDEX[kind]} IF NOT EXISTS FOR (n:{LABELS[kind]}) ON (n.embedding) "
         f"OPTIONS {{indexConfig: {{`vector.dimensions`: {dimensions}, "
-        "`vector.similarity_function`: 'cosine'}}"
+        "`vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false}}"
     )
+
+
+SHOW_VECTOR_INDEXES = (
+    "SHOW VECTOR INDEXES YIELD name, labelsOrTypes, properties, options "
+    "RETURN name, labelsOrTypes, properties, options"
+)
+"""Every vector index with its settings (``options.indexConfig``); hippo's are picked out by name."""
+DROP_VECTOR_INDEX = {kind: f"DROP INDEX {name} IF EXISTS" for kind, name in VECTOR_INDEX.items()}
 
 
 # --- the meta node: settings, counters, the write lock ---------------------------------------------
@@ -111,18 +135,22 @@ FILE_HASH = "MATCH (f:IndexedFile {path: $path}) RETURN f.content_hash AS hash"
 SET_FILE = "MERGE (f:IndexedFile {path: $path}) SET f.content_hash = $hash, f.size = $size, f.indexed_at = $at"
 FORGET_FILE = "MATCH (f:IndexedFile {path: $path}) DELETE f"
 LIST_FILES = "MATCH (f:IndexedFile) RETURN f.path, f.content_hash, f.size ORDER BY f.path"
-_DOC = "d.id, d.source, d.title, d.content_hash, d.added_at, d.metadata, d.timestamp"
+_DOC = "properties(d) AS doc"
+"""A document as its property map: optional properties (``timestamp``) that no document has are never
+named, so the server has no "property does not exist" notification to send on every read."""
 DOCS_BY_ID = f"MATCH (d:Document {{id: $value}}) RETURN {_DOC} ORDER BY d.seq"
 DOCS_BY_SOURCE = f"MATCH (d:Document {{source: $value}}) RETURN {_DOC} ORDER BY d.seq"
 DOCS_BY_FILE = f"MATCH (d:Document {{file: $value}}) RETURN {_DOC} ORDER BY d.seq"
 DOCS_BY_FILE_OR_SOURCE = f"MATCH (d:Document) WHERE d.file = $value OR d.source = $value RETURN {_DOC} ORDER BY d.seq"
 LIST_DOCS = f"MATCH (d:Document) RETURN {_DOC}, COUNT {{ (d)-[:HAS]->(:Passage) }} AS passages ORDER BY d.seq"
-PUT_DOCUMENT = (
-    "MERGE (d:Document {id: $doc.id}) SET d += $doc "
-    "WITH d UNWIND $passages AS row "
-    "MERGE (p:Passage {id: row.id}) SET p += row "
+PUT_DOCUMENTS = (
+    "UNWIND $rows AS row MERGE (d:Document {id: row.doc.id}) SET d += row.doc "
+    "WITH d, row UNWIND row.passages AS passage "
+    "MERGE (p:Passage {id: passage.id}) SET p += passage "
     "MERGE (d)-[:HAS]->(p)"
 )
+"""Documents with their passages, many per statement (a document with no passage is still written: its
+MERGE runs before the empty UNWIND)."""
 DOC_PASSAGES = "MATCH (:Document {id: $doc_id})-[:HAS]->(p:Passage) RETURN count(p) AS passages"
 DOC_FACTS = (
     "MATCH (:Document {id: $doc_id})-[:HAS]->(:Passage)<-[:STATED_IN]-(f:Fact) "
@@ -160,9 +188,16 @@ VECTOR_ROWS = {
 }
 NEAREST = (
     "UNWIND range(0, size($vectors) - 1) AS i "
-    "CALL db.index.vector.queryNodes($index, $k, $vectors[i]) YIELD node, score "
-    "RETURN i, node.id AS id, score ORDER BY i, score DESC"
+    "CALL (i) { "
+    "CALL db.index.vector.queryNodes($index, $candidates, $vectors[i]) YIELD node "
+    "WITH node, vector.similarity.cosine(node.embedding, $vectors[i]) AS score "
+    "ORDER BY score DESC, node.vec_row LIMIT $k "
+    "RETURN node.id AS id, node.vec_row AS row, score } "
+    "RETURN i, id, row, score"
 )
+"""``$candidates`` approximate neighbours per query from the index, each scored exactly against its stored
+vector (``vector.similarity.cosine``), of which the best ``$k`` come back (ties in row order, as the
+embedded store's exact search breaks them); see ``Neo4jStore.nearest``."""
 _COUNTED = {
     "documents": "(:Document)",
     "passages": "(:Passage)",
@@ -285,3 +320,92 @@ DELETE_CLUSTERS = "UNWIND $ids AS id MATCH (c:Cluster {id: id}) DETACH DELETE c"
 CLUSTERS_BY_ID = "UNWIND $ids AS id MATCH (c:Cluster {id: id}) RETURN c.id, c.level, c.summary"
 CLUSTER_LIST = "MATCH (c:Cluster) RETURN c.id, c.level ORDER BY c.seq"
 CLUSTER_MEMBERS = "MATCH (p:Passage)-[r:IN_CLUSTER]->(c:Cluster) RETURN c.id, p.id, r.weight"
+
+# --- hippo check (hippo.stores.neo4j_check) ----------------------------------------------------------------
+SHOW_CONSTRAINTS = "SHOW CONSTRAINTS YIELD name RETURN name"
+SHOW_INDEXES = "SHOW INDEXES YIELD name, state RETURN name, state"
+_CHECKED = {
+    "documents": "(:Document)",
+    "passages": "(:Passage)",
+    "entities": "(:Entity)",
+    "facts": "(:Fact)",
+    "mentions": "()-[:MENTIONS]->()",
+    "synonyms": "()-[:SYNONYM]->()",
+    "units": "(:Unit)",
+    "associations": "()-[:ASSOCIATED]->()",
+    "clusters": "(:Cluster)",
+    "cluster_members": "()-[:IN_CLUSTER]->()",
+    "fact_sources": "()-[:STATED_IN]->()",
+    "relates": "()-[:RELATES]->()",
+}
+CHECKED_NAMES = tuple(_CHECKED)
+CHECK_COUNTS = "RETURN " + ", ".join(f"COUNT {{ MATCH {pattern} }} AS {name}" for name, pattern in _CHECKED.items())
+"""The records ``hippo check`` looks at, by the names the embedded store's check uses (plus RELATES)."""
+
+_PAGE = "MATCH (n:{label}) WHERE n.id > $after WITH n ORDER BY n.id LIMIT $limit RETURN n.id AS id"
+_VECTOR = ", n.vec_row AS vec_row, n.embedding AS embedding"
+CHECK_PAGES = {
+    "document": _PAGE.format(label="Document") + ", EXISTS { (n)-[:HAS]->(:Passage) } AS has_passages",
+    "passage": _PAGE.format(label="Passage")
+    + _VECTOR
+    + ", EXISTS { MATCH (d:Document)-[:HAS]->(n) WHERE d.id = n.doc_id } AS in_document",
+    "entity": _PAGE.format(label="Entity")
+    + _VECTOR
+    + ", (EXISTS { (:Passage)-[:MENTIONS]->(n) } OR EXISTS { (:Fact)-[:SUBJECT|OBJECT]->(n) }) AS used, "
+    "[(n)-[r:RELATES]->(o:Entity) | [o.id, r.weight, "
+    "COUNT { MATCH (n)<-[:SUBJECT]-(f:Fact)-[:OBJECT]->(o), (f)-[:STATED_IN]->(:Passage) }]] AS relates",
+    "fact": _PAGE.format(label="Fact")
+    + _VECTOR
+    + ", EXISTS { (n)-[:STATED_IN]->(:Passage) } AS has_source, "
+    "(EXISTS { MATCH (n)-[:SUBJECT]->(s:Entity) WHERE s.id = n.subject_id } "
+    "AND EXISTS { MATCH (n)-[:OBJECT]->(o:Entity) WHERE o.id = n.object_id }) AS has_entities, "
+    "[(n)-[:STATED_IN]->(p:Passage) "
+    "WHERE NOT EXISTS { MATCH (p)-[:MENTIONS]->(s:Entity) WHERE s.id = n.subject_id } "
+    "OR NOT EXISTS { MATCH (p)-[:MENTIONS]->(o:Entity) WHERE o.id = n.object_id } | p.id] AS unmentioned, "
+    "EXISTS { MATCH (s:Entity)-[:RELATES]->(o:Entity) WHERE s.id = n.subject_id AND o.id = n.object_id } "
+    "AS has_relates",
+    "unit": _PAGE.format(label="Unit")
+    + _VECTOR
+    + ", (EXISTS { MATCH (d:Document)-[:HAS_UNIT]->(n) WHERE d.id = n.doc_id } "
+    "AND (n.passage_id IS NULL OR EXISTS { MATCH (p:Passage) WHERE p.id = n.passage_id })) AS has_records",
+    "cluster": _PAGE.format(label="Cluster") + _VECTOR,
+}
+"""One page of each label's nodes in id order (the uniqueness constraint's index serves the order), with
+what ``hippo check`` needs to judge each node: its vector row and vector, and whether its links hold."""
+
+_EDGE_CHECKS = {
+    "fact source with missing record": "(a)-[:STATED_IN]->(b) WHERE NOT a:Fact OR NOT b:Passage",
+    "mention with missing record": "(a)-[:MENTIONS]->(b) WHERE NOT a:Passage OR NOT b:Entity",
+    "synonym with missing entity": "(a)-[:SYNONYM]->(b) WHERE a = b OR NOT a:Entity OR NOT b:Entity",
+    "association with missing unit": "(a)-[:ASSOCIATED]->(b) WHERE NOT a:Unit OR NOT b:Unit",
+    "cluster member with missing record": "(a)-[:IN_CLUSTER]->(b) WHERE NOT a:Passage OR NOT b:Cluster",
+    "relates with missing entity": "(a)-[:RELATES]->(b) WHERE NOT a:Entity OR NOT b:Entity",
+}
+EDGE_CHECK_KINDS = tuple(_EDGE_CHECKS)
+EDGE_CHECK_COUNTS = "RETURN " + ", ".join(
+    f"COUNT {{ MATCH {pattern} }} AS edges_{i}" for i, pattern in enumerate(_EDGE_CHECKS.values())
+)
+"""Edges joining the wrong kinds of node (a deleted record leaves none in Neo4j: its edges go with it)."""
+EDGE_CHECK_EXAMPLES = {
+    kind: f"MATCH {pattern} RETURN a.id, b.id LIMIT $limit" for kind, pattern in _EDGE_CHECKS.items()
+}
+
+
+def statement_names() -> dict[str, str]:
+    """Statement text -> the name of the constant holding it (``VECTOR_ROWS[entity]`` for table entries).
+
+    For profiles (``Neo4jConnection.profile``), which are keyed by the text actually sent.
+    """
+    names: dict[str, str] = {}
+    for name, value in globals().items():
+        if name.startswith("_") or not name.isupper():
+            continue
+        entries = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, tuple) else None
+        if entries is None:
+            if isinstance(value, str):
+                names.setdefault(value, name)
+            continue
+        for key, text in entries:
+            if isinstance(text, str):
+                names.setdefault(text, f"{name}[{key}]")
+    return names

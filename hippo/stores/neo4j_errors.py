@@ -20,7 +20,7 @@ __all__ = ["DRIVER_MISSING", "driver_errors", "require_driver"]
 
 DRIVER_MISSING = (
     "the Neo4j store needs the official neo4j driver, which is not installed; "
-    "run `pip install 'hippo[neo4j]'` (or `pip install 'neo4j>=5.26'`)."
+    "run `pip install 'hippo[neo4j]'` (or `pip install 'neo4j>=6' neo4j-rust-ext`)."
 )
 DATABASE_NOT_FOUND = "Neo.ClientError.Database.DatabaseNotFound"
 

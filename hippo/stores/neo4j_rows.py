@@ -105,16 +105,16 @@ def document_row(document: Document, seq: int) -> dict[str, Any]:
     }
 
 
-def document_of(row: Sequence[Any]) -> Document:
-    """A document from ``d.id, d.source, d.title, d.content_hash, d.added_at, d.metadata, d.timestamp``."""
+def document_of(props: dict[str, Any]) -> Document:
+    """A document from its node's property map (``properties(d)``); absent optional properties are None."""
     return Document(
-        id=row[0],
-        source=row[1],
-        title=row[2],
-        content_hash=row[3],
-        added_at=row[4],
-        metadata=json.loads(row[5] or "{}"),
-        timestamp=row[6],
+        id=props["id"],
+        source=props["source"],
+        title=props.get("title"),
+        content_hash=props["content_hash"],
+        added_at=props["added_at"],
+        metadata=json.loads(props.get("metadata") or "{}"),
+        timestamp=props.get("timestamp"),
     )
 
 

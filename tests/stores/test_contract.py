@@ -351,3 +351,97 @@ def test_the_server_going_away_mid_ingest_gives_a_clear_error_and_keeps_committe
         assert [d.document.id for d in kg.documents()] == [calls[0]]
         report = kg.index(folder)  # resumes: the first file's document is already there
         assert kg.stats()["counts"]["documents"] == 3 and report.documents_unchanged == 1
+
+
+def _cypher(query: str, **params) -> list:
+    """Run one statement on the test server directly (to damage a store, or to look at its schema)."""
+    import neo4j
+
+    from hippo.stores.neo4j_connection import driver_options
+    from hippo.stores.neo4j_target import neo4j_target
+
+    target = neo4j_target(NEO4J_URI)
+    with neo4j.GraphDatabase.driver(target.uri, auth=target.auth, **driver_options()) as driver:
+        records, _, _ = driver.execute_query(query, params, database_=target.database)
+        return [record.values() for record in records]
+
+
+@needs_neo4j
+def test_check_passes_a_sound_neo4j_store_and_finds_damage_made_with_cypher(kg_demo_graph):
+    from typer.testing import CliRunner
+
+    from hippo.cli.app import app
+    from hippo.stores.neo4j import drop_store
+
+    drop_store(NEO4J_URI)
+    kg_demo_graph.copy_to(NEO4J_URI)
+    embedded = kg_demo_graph.check()
+    with hippo.open(NEO4J_URI, create=False) as kg:
+        sound = kg.check()
+        assert sound.ok, sound.problems
+        assert {k: sound.checked[k] for k in embedded.checked} == embedded.checked
+        assert set(sound.to_dict()) == set(embedded.to_dict())
+    _cypher("MATCH (e:Entity) WITH e ORDER BY e.id LIMIT 1 SET e.vec_row = -5")
+    _cypher("MATCH ()-[r:RELATES]->() WITH r LIMIT 1 SET r.weight = r.weight + 7")
+    _cypher("CREATE (:Document {id: $id, source: $id, title: $id, content_hash: $id, added_at: 0.0})", id="d-empty")
+    with hippo.open(NEO4J_URI, create=False) as kg:
+        damaged = kg.check()
+    counts = damaged.problem_counts()
+    assert counts["vector row out of range"] == 1 and counts["relates weight wrong"] == 1
+    assert counts["document without passages"] == 1
+    done = CliRunner().invoke(app, ["check", "--store", NEO4J_URI])
+    assert done.exit_code == 1 and "damaged" in done.output and "d-empty" in done.output
+
+
+@needs_neo4j
+def test_a_quantized_index_left_by_an_older_store_is_rebuilt_on_open(caplog):
+    from hippo.stores.neo4j import drop_store
+
+    drop_store(NEO4J_URI)
+    with open_store(NEO4J_URI) as store:
+        vectors = _put(store, 1, passages=3)
+    _cypher("DROP INDEX hippo_passage_embedding")
+    for label in ("Passage", "Entity"):
+        _cypher(
+            f"CREATE VECTOR INDEX hippo_{label.lower()}_embedding FOR (n:{label}) ON (n.embedding) OPTIONS "
+            f"{{indexConfig: {{`vector.dimensions`: {DIM}, `vector.similarity_function`: 'cosine', "
+            "`vector.quantization.enabled`: true}}"
+        )
+    with caplog.at_level("WARNING", logger="hippo.stores.neo4j_meta"), open_store(NEO4J_URI) as store:
+        lines = [r.getMessage() for r in caplog.records if r.name == "hippo.stores.neo4j_meta"]
+        assert len(lines) == 1 and "hippo_passage_embedding was quantized" in lines[0], lines
+        assert "hippo_entity_embedding is not used" in lines[0]
+        _, scores = store.nearest("passage", vectors[:1], 3)[0]
+        assert scores[0] == pytest.approx(1.0, abs=1e-5)
+    shown = {name: config for name, config in _cypher(
+        "SHOW VECTOR INDEXES YIELD name, options RETURN name, options.indexConfig")}
+    assert set(shown) == {"hippo_passage_embedding"}
+    assert shown["hippo_passage_embedding"]["vector.quantization.enabled"] is False
+
+
+@needs_neo4j
+def test_reads_of_documents_without_a_timestamp_raise_no_server_notifications(caplog):
+    from hippo.stores.neo4j import drop_store
+
+    drop_store(NEO4J_URI)
+    with caplog.at_level("INFO", logger="neo4j.notifications"), open_store(NEO4J_URI) as store:
+        _put(store, 1)
+        assert store.document("d-1").timestamp is None and len(store.list_documents()) == 1
+        store.cluster_edges(), store.memory_edges()  # kinds this store does not hold yet
+    assert not [r for r in caplog.records if r.name == "neo4j.notifications"]
+
+
+@needs_neo4j
+def test_a_copy_into_a_neo4j_store_with_other_documents_needs_merge(kg_demo_graph):
+    from hippo.stores.neo4j import drop_store
+
+    drop_store(NEO4J_URI)
+    with hippo.open(NEO4J_URI, extractor="none", memory_units=False) as other:
+        other.add_texts(["Some unrelated note about gardening."])
+    with pytest.raises(StoreError, match="already holds 1 document.*--merge"):
+        kg_demo_graph.copy_to(NEO4J_URI)
+    report = kg_demo_graph.copy_to(NEO4J_URI, merge=True)
+    assert report.documents == kg_demo_graph.stats()["counts"]["documents"]
+    with hippo.open(NEO4J_URI, create=False) as kg:
+        assert kg.stats()["counts"]["documents"] == report.documents + 1
+        assert kg.check().ok

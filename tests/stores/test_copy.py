@@ -68,10 +68,40 @@ def test_export_to_and_from_on_the_command_line(copied, tmp_path):
 def test_a_target_with_other_documents_or_another_model_is_refused(copied, tmp_path):
     with hippo.open(tmp_path / "other", extractor="none", memory_units=False) as other:
         other.add_texts(["Some unrelated note about gardening."])
-    with pytest.raises(StoreError, match="already holds 1 document"):
+        before = store_records(other.store)
+    with pytest.raises(StoreError, match="already holds 1 document.*--merge.*Nothing was written"):
         copied.copy_to(tmp_path / "other")
+    with hippo.open(tmp_path / "other", create=False) as other:
+        assert store_records(other.store) == before
     hippo.open(tmp_path / "bge", embed_model="bge-small-en").close()
     with pytest.raises(EmbeddingModelMismatch, match="built with bge-small-en"):
         copied.copy_to(tmp_path / "bge")
     with pytest.raises(ConfigError, match="into itself"):
         copied.copy_to(copied.store.location)
+
+
+def test_merge_copies_beside_the_documents_the_target_already_holds(copied, tmp_path):
+    with hippo.open(tmp_path / "other", extractor="none", memory_units=False) as other:
+        other.add_texts(["Some unrelated note about gardening."])
+        own = [s.document.id for s in other.documents()]
+    report = copied.copy_to(tmp_path / "other", merge=True)
+    assert report.documents == copied.stats()["counts"]["documents"]
+    with hippo.open(tmp_path / "other", create=False) as other:
+        ids = {s.document.id for s in other.documents()}
+        assert ids == set(own) | {s.document.id for s in copied.documents()}
+        assert other.stats()["counts"]["entities"] == copied.stats()["counts"]["entities"]
+
+
+def test_merge_on_the_command_line(copied, tmp_path):
+    runner = CliRunner()
+    with hippo.open(tmp_path / "other", extractor="none", memory_units=False) as other:
+        other.add_texts(["Some unrelated note about gardening."])
+    args = ["export", "--to", str(tmp_path / "other"), "--store", copied.store.location]
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 1 and "already holds 1 document" in refused.output and "--merge" in refused.output
+    merged = runner.invoke(app, [*args, "--merge"])
+    assert merged.exit_code == 0, merged.output
+    assert "documents" in merged.output
+    lone = runner.invoke(app, ["export", "--graphml", str(tmp_path / "g.graphml"), "--merge",
+                               "--store", copied.store.location])
+    assert lone.exit_code == 2 and "--merge goes with --to or --from" in lone.output

@@ -23,8 +23,12 @@ from hippo.model import Cluster, Document, Entity, Fact, Passage, Unit
 from hippo.stores import neo4j_cypher as cypher
 from hippo.stores import open_store, resolve_location
 from hippo.stores.neo4j import Neo4jStore
+from hippo.stores.neo4j_connection import driver_options
+from hippo.stores.neo4j_meta import vector_index_plan
 from hippo.stores.neo4j_rows import BatchCounters, document_of, document_row, embedded_rows, link_rows
 from hippo.stores.neo4j_target import is_neo4j_location, neo4j_target
+from hippo.stores.neo4j_vectors import OVERSAMPLE, best_candidates
+from hippo.stores.vectors import VectorTable
 from tests.stores.proxy import HangUpServer
 
 STORES = Path(hippo.__file__).parent / "stores"
@@ -84,6 +88,7 @@ def test_vector_index_statement_takes_only_a_positive_int():
     statement = cypher.vector_index_statement("entity", 384)
     assert "FOR (n:Entity) ON (n.embedding)" in statement and "`vector.dimensions`: 384" in statement
     assert "`vector.similarity_function`: 'cosine'" in statement and "IF NOT EXISTS" in statement
+    assert "`vector.quantization.enabled`: false" in statement  # Neo4j 5.26 quantizes unless told not to
     for bad in ("384}}) MATCH (n) DETACH DELETE n //", 0, -1, 3.5, True, 10**6):
         with pytest.raises(ValueError, match="dimensions"):
             cypher.vector_index_statement("entity", bad)
@@ -112,7 +117,10 @@ def _cypher_texts() -> list[tuple[str, str]]:
     found = []
     for name in dir(cypher):
         value = getattr(cypher, name)
-        if name.startswith("_") or name in ("LABELS", "VECTOR_INDEX", "STORE_LABELS", "COUNT_NAMES"):
+        if name.startswith("_") or name in (
+            "LABELS", "VECTOR_INDEX", "STORE_LABELS", "COUNT_NAMES", "CHECKED_NAMES", "EDGE_CHECK_KINDS",
+            "CONSTRAINT_NAMES", "INDEX_NAMES", "INDEXED_KINDS", "VECTOR_INDEX_CONFIG",
+        ):
             continue
         values = value.values() if isinstance(value, dict) else value if isinstance(value, tuple) else [value]
         found += [(name, v) for v in values if isinstance(v, str) and " " in v]
@@ -129,7 +137,7 @@ def test_statements_carry_no_literal_values():
     assert all(
         "MERGE" in getattr(cypher, n)
         for n in (
-            "PUT_DOCUMENT",
+            "PUT_DOCUMENTS",
             "PUT_ENTITIES",
             "PUT_FACTS",
             "PUT_MENTIONS",
@@ -143,7 +151,7 @@ def test_statements_carry_no_literal_values():
     )
 
 
-RUNNERS = {"rows", "write", "write_chunks", "run", "run_schema"}
+RUNNERS = {"rows", "write", "write_chunks", "run", "run_schema", "schema_rows"}
 
 
 def _query_arguments(path: Path) -> list[tuple[int, ast.expr]]:
@@ -164,8 +172,8 @@ def _is_constant_statement(arg: ast.expr) -> bool:
         return _is_constant_statement(arg.value)
     if isinstance(arg, ast.List):
         return all(_is_constant_statement(e) for e in arg.elts)
-    if isinstance(arg, ast.ListComp):  # [cypher.vector_index_statement(kind, dim) for kind in cypher.LABELS]
-        return (
+    if isinstance(arg, ast.ListComp):  # [cypher.vector_index_statement(kind, dim) for kind in ...]
+        return _is_constant_statement(arg.elt) or (
             isinstance(arg.elt, ast.Call)
             and isinstance(arg.elt.func, ast.Attribute)
             and arg.elt.func.attr == "vector_index_statement"
@@ -173,7 +181,7 @@ def _is_constant_statement(arg: ast.expr) -> bool:
     return isinstance(arg, ast.Name) and arg.id in ("query", "statement", "statements")
 
 
-@pytest.mark.parametrize("module", ["neo4j.py", "neo4j_connection.py", "neo4j_meta.py"])
+@pytest.mark.parametrize("module", ["neo4j.py", "neo4j_connection.py", "neo4j_meta.py", "neo4j_check.py"])
 def test_every_statement_sent_is_a_fixed_text(module):
     """No statement is assembled at run time (no f-string, concatenation or format): values go as parameters."""
     assert not any(
@@ -265,10 +273,8 @@ def test_rows_carry_hostile_text_as_values_and_only_sendable_types():
     )
     row = document_row(doc, 7)
     assert _sendable(row) and row["title"] == hostile and row["file"] == "/data/a.txt"
-    assert (
-        document_of([row[k] for k in ("id", "source", "title", "content_hash", "added_at", "metadata", "timestamp")])
-        == doc
-    )
+    stored = {key: value for key, value in row.items() if value is not None}  # Neo4j keeps no null property
+    assert "timestamp" not in stored and document_of(stored) == doc
     counters = BatchCounters.from_meta({"embed_dim": 2}, "bolt://h")
     records = [
         Passage("p-1", "d-1", np.int64(0), hostile, "ph", key=hostile),
@@ -318,6 +324,9 @@ class RecordingConnection:
     def write_chunks(self, query: str, rows: list, what: str = "") -> None:
         self.write(query, rows=rows)
 
+    def defer(self, query: str, row: dict, weight: int = 1) -> None:
+        self.write(query, rows=[row])
+
     @contextlib.contextmanager
     def snapshot(self):
         yield self.rows
@@ -340,6 +349,9 @@ class RecordingConnection:
     def run_schema(self, statements, params=None) -> None:
         for statement in statements:
             self.calls.append((statement, params or {}))
+
+    def schema_rows(self, query: str) -> list:
+        return self.rows(query)
 
 
 def test_every_statement_gets_exactly_the_parameters_it_names():
@@ -380,3 +392,119 @@ def test_every_statement_gets_exactly_the_parameters_it_names():
     assert cypher.REFRESH_RELATES in sent and cypher.DEAD_ENTITIES in sent and cypher.NEAREST in sent
     for query, params in conn.calls:
         assert set(re.findall(r"\$(\w+)", query)) == set(params), query
+
+
+def _shown(name: str, label: str, dims: int, quantized: bool | None, similarity: str = "COSINE") -> dict:
+    """One row of ``SHOW VECTOR INDEXES`` as Neo4j 5.26 reports it."""
+    config = {"vector.dimensions": dims, "vector.similarity_function": similarity, "vector.hnsw.m": 16}
+    if quantized is not None:
+        config["vector.quantization.enabled"] = quantized
+    return {"name": name, "labelsOrTypes": [label], "properties": ["embedding"],
+            "options": {"indexProvider": "vector-2.0", "indexConfig": config}}
+
+
+def test_a_new_store_gets_one_unquantized_passage_index():
+    plan = vector_index_plan([], 384)
+    assert (plan.drop, plan.create, plan.reasons) == ([], ["passage"], [])
+    assert cypher.INDEXED_KINDS == ("passage",)
+
+
+def test_indexes_with_other_settings_are_rebuilt_and_unused_ones_dropped():
+    old = [
+        _shown("hippo_passage_embedding", "Passage", 384, True),  # made before quantization was turned off
+        _shown("hippo_entity_embedding", "Entity", 384, True),
+        _shown("someone_elses_index", "Passage", 384, True),
+    ]
+    plan = vector_index_plan(old, 384)
+    assert plan.drop == ["passage", "entity"] and plan.create == ["passage"]
+    assert plan.reasons == ["hippo_passage_embedding was quantized", "hippo_entity_embedding is not used"]
+    wider = vector_index_plan([_shown("hippo_passage_embedding", "Passage", 768, False, "EUCLIDEAN")], 384)
+    assert wider.create == ["passage"] and "768 dimensions, not 384" in wider.reasons[0]
+    assert "euclidean similarity" in wider.reasons[0]
+
+
+def test_an_index_with_the_wanted_settings_is_kept():
+    assert not vector_index_plan([_shown("hippo_passage_embedding", "Passage", 384, False)], 384)
+    # a server that does not know quantization (before 5.23) has nothing to turn off
+    assert not vector_index_plan([_shown("hippo_passage_embedding", "Passage", 384, None)], 384)
+
+
+def test_oversampled_candidates_re_ranked_give_the_exact_top_k():
+    """The index's candidates, in its (approximate) order and with Neo4j's (1 + cos) / 2 scores, re-ranked
+    by ``best_candidates``, give the exact search's top k: the embedded store's ``VectorTable.top``."""
+    rng = np.random.default_rng(7)
+    matrix = rng.normal(size=(400, 16)).astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    queries = matrix[:5] + 0.3 * rng.normal(size=(5, 16)).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    ids = np.array([f"p-{i}" for i in range(400)], dtype=object)
+    table = VectorTable(ids=ids, live=np.ones(400, dtype=bool), matrix=matrix)
+    k = 10
+    exact_rows, exact_scores = table.top(queries, k)
+    scores = queries @ matrix.T
+    rows = []
+    for i in range(len(queries)):
+        candidates = np.argsort(-scores[i])[: k * OVERSAMPLE]
+        rng.shuffle(candidates)  # the index returns them in no exact order
+        rows += [[i, ids[r], int(r), (1.0 + float(scores[i, r])) / 2.0] for r in candidates]
+    found = best_candidates(rows, len(queries), k)
+    for (got_ids, got_scores), want_rows, want_scores in zip(found, exact_rows, exact_scores):
+        assert got_ids == ids[want_rows].tolist()
+        np.testing.assert_allclose(got_scores, want_scores, atol=1e-6)
+    assert [(ids_, len(s)) for ids_, s in best_candidates([], 2, k)] == [([], 0), ([], 0)]
+
+
+def test_kinds_without_an_index_are_scored_exactly_in_process():
+    conn = RecordingConnection()
+    store = Neo4jStore(conn, Settings())
+    rng = np.random.default_rng(3)
+    matrix = rng.normal(size=(30, 4)).astype(np.float32)
+    table = VectorTable(np.array([f"e-{i}" for i in range(30)], dtype=object), np.ones(30, dtype=bool), matrix)
+    found = store.nearest("entity", matrix[:2], 3, table=lambda: table)
+    rows, scores = table.top(matrix[:2], 3)
+    assert [ids for ids, _ in found] == [table.ids[r].tolist() for r in rows]
+    np.testing.assert_array_equal(np.stack([s for _, s in found]), scores)
+    assert cypher.NEAREST not in {query for query, _ in conn.calls}
+    with pytest.raises(ValueError, match="unknown vector kind"):
+        store.nearest("Passage", matrix[:1], 3)
+
+
+def test_the_driver_takes_the_notification_filter():
+    """The real driver accepts the options (a misspelt one raises at construction, before any connection)."""
+    import neo4j
+
+    options = driver_options()
+    assert options["notifications_min_severity"] == "WARNING"
+    assert options["notifications_disabled_classifications"] == ["UNRECOGNIZED"]
+    driver = neo4j.GraphDatabase.driver(f"bolt://127.0.0.1:{_free_port()}", auth=None, **options)
+    driver.close()
+    with pytest.raises(neo4j.exceptions.ConfigurationError, match="Unexpected config keys"):
+        neo4j.GraphDatabase.driver("bolt://127.0.0.1:1", auth=None, notifications_disabled_clasifications=[])
+
+
+SPAWN_CHECK = """
+import importlib, multiprocessing, runpy, sys
+sys.path.insert(0, {bench!r})  # what `python bench/neo4j.py` does
+runpy.run_path({bench!r} + "/neo4j.py", run_name="bench_neo4j")
+import neo4j
+assert hasattr(neo4j, "GraphDatabase"), neo4j.__file__
+spawn = multiprocessing.get_context("spawn")  # as the spaCy parser starts its helpers
+for module in ("twowiki", "neo4j._sync.driver"):
+    child = spawn.Process(target=importlib.import_module, args=(module,))
+    child.start()
+    child.join()
+    assert child.exitcode == 0, module
+print("ok")
+"""
+
+
+def test_the_neo4j_bench_keeps_its_folder_importable_for_spawned_helpers():
+    """bench/neo4j.py must not shadow the driver (it is named neo4j.py), nor take its folder off the path
+    that the parser's spawned helpers get: they import ``twowiki`` again (they died without it)."""
+    import subprocess
+    import sys
+
+    bench = str(Path(hippo.__file__).resolve().parents[1] / "bench")
+    done = subprocess.run([sys.executable, "-c", SPAWN_CHECK.format(bench=bench)], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
