@@ -26,7 +26,8 @@ from hippo.stores import resolve_location
 from hippo.ui.launch import EMBED_MODEL_ENV, UPLOAD_LIMIT_MB
 
 __all__ = ["ACCEPTED_TYPES", "ENTITY_KEY", "PAGES", "UPLOAD_LIMIT_MB", "create_store", "errors_shown", "escape_md",
-           "graph", "index_uploads", "method_choices", "open_entity", "report_summary", "show_error", "store_location"]
+           "find_entity_id", "graph", "index_uploads", "method_choices", "open_entity", "report_summary", "show_error",
+           "store_location"]
 
 PAGES = {"ask": "views/ask.py", "explore": "views/explore.py", "documents": "views/documents.py",
          "stats": "views/stats.py"}
@@ -108,9 +109,21 @@ def method_choices(kg: hippo.KnowledgeGraph) -> tuple[list[str], int]:
 
 
 def open_entity(ref: str) -> None:
-    """Show entity ``ref`` (a name or id) on the Explore page."""
+    """Show entity ``ref`` (a name or id) on the Explore page (``?entity=`` in the URL)."""
     st.session_state[ENTITY_KEY] = ref
-    st.switch_page(PAGES["explore"])
+    st.switch_page(PAGES["explore"], query_params={"entity": ref})
+
+
+def find_entity_id(kg: hippo.KnowledgeGraph, name: str) -> str | None:
+    """The id of the entity called ``name``: an exact name first, else the best match; None without one.
+
+    Names in answers and URLs are display names; the store's own lookup would take the first entity
+    whose name merely contains ``name``.
+    """
+    found = kg.entities(name, limit=10)
+    exact = [e for e in found if name.casefold() in (e.display.casefold(), e.name.casefold(), e.id)]
+    best = exact or found
+    return best[0].id if best else None
 
 
 def _upload_folder(kg: hippo.KnowledgeGraph) -> Path:
