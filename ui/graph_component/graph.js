@@ -44,7 +44,7 @@
     }
     network.setSize(container.clientWidth + "px", container.clientHeight + "px");
     network.redraw();
-    network.fit({ animation: false, minZoomLevel: 0.45, maxZoomLevel: 1.6 });
+    network.fit({ animation: false, minZoomLevel: 0.65, maxZoomLevel: 1.6 });
     document.body.dataset.ready = "true";
     return true;
   }
@@ -91,7 +91,7 @@
   });
   document.addEventListener("fullscreenchange", function () {
     const full = document.fullscreenElement === frame;
-    button.textContent = full ? "✕ Leave full screen" : "⛶ Full screen";
+    button.textContent = full ? "Leave full screen" : "Full screen";
     container.style.height = full ? "100vh" : height + "px";
     fit();
   });
