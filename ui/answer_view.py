@@ -165,6 +165,8 @@ def show_cited(answer: hippo.Answer) -> set[str]:
                 marked = _highlight_more(marked, sentence)
             st.markdown(marked)
             st.caption(f"document `{hit.doc_id}` · passage `{hit.passage_id}` · {common.escape_md(hit.source)}")
+            with st.expander("Why this passage was retrieved"):
+                show_why(hit, key=f"cited-{rank}")
     return set(used)
 
 
