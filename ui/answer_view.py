@@ -10,6 +10,10 @@
 
 Everything shown comes from the answer or from the facade; document text is escaped, so nothing a
 document says is read as markdown or HTML.
+
+The graph picture always sits at the same place in Streamlit's element tree (the parts above it are
+wrapped in containers): a picture whose place changed between two answers (a "Reasoning trace" or a
+chain appearing above it) was a new frame, and came up blank.
 """
 
 from __future__ import annotations
@@ -40,9 +44,10 @@ MODES = {
 
 def show_answer(kg: hippo.KnowledgeGraph, answer: hippo.Answer, method: str, k: int) -> None:
     """The whole answer, in reading order (see the module docstring)."""
-    show_short_answer(answer, method, k)
-    show_chain(answer)
-    with common.errors_shown():
+    with st.container():  # one element whatever it holds, so the graph below keeps its place in the page
+        show_short_answer(answer, method, k)
+        show_chain(answer)
+    with st.container(), common.errors_shown():
         show_answer_graph(kg, answer)
     cited = show_cited(answer)
     show_evidence(answer, method, skip=cited)

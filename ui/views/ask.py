@@ -151,9 +151,10 @@ def render(kg: hippo.KnowledgeGraph) -> None:
         st.info("The store is empty: add documents on the Documents page (or run `hippo index PATH --store "
                 f"{kg.store.location}`), then ask.")
         return
-    follow_url(kg)
-    ask_form(kg)
-    show_history()
+    with st.container():  # one element whatever it holds (a warning, the history), so the answer keeps its place
+        follow_url(kg)
+        ask_form(kg)
+        show_history()
     result = st.session_state.get(RESULT_KEY)
     if not result:
         st.caption("hippo finds the passages that answer your question and shows the chain of facts that joins "
