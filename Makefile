@@ -19,7 +19,8 @@ $(BIN)/python:
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/python -c "import torch" 2>/dev/null || \
 		$(BIN)/pip install --quiet "torch==$(TORCH_VERSION)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e ".[local]"
+	$(BIN)/hippo model install
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.installed

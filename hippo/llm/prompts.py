@@ -18,6 +18,8 @@ __all__ = [
     "CHOICE_SCHEMA",
     "CHOICE_SYSTEM",
     "choice_messages",
+    "CLOSED_BOOK_SYSTEM",
+    "closed_book_messages",
     "CUE_SYSTEM",
     "PROBE_SCHEMA",
     "PROBE_SYSTEM",
@@ -98,10 +100,10 @@ FILTER_SYSTEM = (
 )
 
 ANSWER_SYSTEM = (
-    "You answer a question from numbered passages. Use only what the passages say. After each statement, "
-    "cite the passages that support it by number in square brackets, like [2]. Keep the answer short: the "
-    "answer itself, then at most two sentences of support. If the passages do not contain the answer, "
-    "say so and cite nothing."
+    "You answer a question from numbered passages. The answer may need facts from two or more passages "
+    "joined together: first find who or what the question is about, then look up the fact asked. "
+    "Reply with only the answer: a name, place, date or number, a few words. If the passages do not "
+    "contain the answer, reply: not found."
 )
 
 
@@ -153,11 +155,14 @@ _ANSWER_EXAMPLE = (
     "[2] Corran Burn\nThe Corran Burn rises on Ben Sgor and flows east into Loch Arrin.\n\n"
     "Question: Into which loch does the stream that powers Halvard Mill flow?"
 )
-_ANSWER_EXAMPLE_REPLY = "Loch Arrin. Halvard Mill stands on the Corran Burn [1], which flows into Loch Arrin [2]."
+_ANSWER_EXAMPLE_REPLY = "Loch Arrin"
 
 
 def answer_messages(question: str, passages: Sequence[str]) -> Messages:
-    """Messages asking for a cited answer to ``question`` from ``passages`` (numbered from 1)."""
+    """Messages asking for the short answer to ``question`` from ``passages`` (numbered from 1).
+
+    The one-shot example is two-hop (mill -> stream -> loch), like the questions hippo is for.
+    """
     numbered = "\n\n".join(f"[{n}] {text}" for n, text in enumerate(passages, start=1))
     return (
         {"role": "system", "content": ANSWER_SYSTEM},
@@ -165,6 +170,17 @@ def answer_messages(question: str, passages: Sequence[str]) -> Messages:
         {"role": "assistant", "content": _ANSWER_EXAMPLE_REPLY},
         {"role": "user", "content": f"{numbered}\n\nQuestion: {question}"},
     )
+
+
+CLOSED_BOOK_SYSTEM = (
+    "You answer a question from what you know. Reply with only the answer: a name, place, date or number, "
+    "a few words."
+)
+
+
+def closed_book_messages(question: str) -> Messages:
+    """Messages asking for the short answer to ``question`` with no passages (the QA benchmark's floor)."""
+    return ({"role": "system", "content": CLOSED_BOOK_SYSTEM}, {"role": "user", "content": f"Question: {question}"})
 
 
 CHOICE_SYSTEM = (

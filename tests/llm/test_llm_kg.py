@@ -15,7 +15,7 @@ from hippo.cli.app import app
 from hippo.errors import LLMError
 from tests.conftest import DEMO
 from tests.llm.conftest import API_KEY, MODEL, llm_extra, provenance
-from tests.llm.server import ScriptedModel, error
+from tests.llm.server import ScriptedModel, error, reply
 
 FILES = ["people/ada_lindqvist.md", "institutions/marren_observatory.md", "places/lake_imber.md",
          "people/tomas_vey.md"]
@@ -139,7 +139,8 @@ def test_cli_ask_answers_with_citations_in_llm_mode(server, model, corpus, tmp_p
     assert runner.invoke(app, ["index", str(corpus), "--store", store]).exit_code == 0
     result = runner.invoke(app, ["ask", QUESTION, "-k", "3", "--store", store])
     assert result.exit_code == 0, result.output
-    assert "A (llm): Kettleby [1]. The observatory's founder, Ada Lindqvist [2], was born there [1]." in result.output
+    assert ("A: Kettleby [1]. The observatory's founder, Ada Lindqvist [2], was born there [1]. "
+            f"(LLM endpoint {MODEL})") in result.output
     [request] = [r for r in server.requests if r.task == "answer"]
     prompt = request.body["messages"][-1]["content"]
     assert prompt.startswith("[1] ") and "\n\n[3] " in prompt and prompt.endswith(f"Question: {QUESTION}")
@@ -176,3 +177,24 @@ def test_the_api_key_never_leaves_the_request_header(server, model, corpus, tmp_
     assert not [t for t in texts if API_KEY in t]
     stored = [p for p in store.rglob("*") if p.is_file() and API_KEY.encode() in p.read_bytes()]
     assert stored == []
+
+
+@pytest.mark.parametrize(("content", "finish"), [("", "stop"), ("   \n ", "stop"),
+                                                 ("The founder of the observatory was a woman who " * 6, "length")])
+def test_an_unreadable_answer_falls_back_to_quoted_sentences_with_a_note(server, corpus, tmp_path, offline_env,
+                                                                          content, finish):
+    server.handler = lambda body: reply(content, finish_reason=finish)
+    with hippo.open(tmp_path / "store", extractor="none", extra=llm_extra(server)) as kg:
+        kg.index(corpus)
+        answer = kg.ask(QUESTION, k=3)
+    assert answer.mode == "extractive" and answer.text and answer.sources
+    assert answer.notes and "holds no readable answer" in answer.notes[0]
+
+
+def test_a_not_found_reply_says_so_and_keeps_the_passages(server, corpus, tmp_path, offline_env):
+    server.handler = lambda body: reply("Not found.")
+    with hippo.open(tmp_path / "store", extractor="none", extra=llm_extra(server)) as kg:
+        kg.index(corpus)
+        answer = kg.ask("Who paid for the dome of the observatory?", k=3)
+    assert not answer.found and answer.text == "Not found in the indexed documents." and len(answer.hits) == 3
+    assert answer.sources == () and answer.chain == ()
