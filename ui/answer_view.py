@@ -35,8 +35,10 @@ GRAPH_PASSAGES = 5
 GRAPH_NODES = 40
 PASSAGE_KEY = "ask_passage"
 MODES = {
-    "local": (":violet-badge[local model]", "written on this machine by {model} from the cited passages"),
-    "llm": (":blue-badge[endpoint]", "written by {model} (an OpenAI-compatible endpoint) from the cited passages"),
+    "local": (":violet-badge[local model]", "written on this machine by {model}, a small model, from the cited "
+                                           "passages; check it against them"),
+    "llm": (":blue-badge[endpoint]", "written by {model} (an OpenAI-compatible endpoint) from the cited passages; "
+                                     "check it against them"),
     "extractive": (":green-badge[quoted sentences]", "the passages' best-matching sentences, quoted as they are; "
                                                      "no model wrote them, so read them as evidence, not as a reply"),
 }
@@ -138,36 +140,60 @@ def highlight(text: str, sentence: str) -> str:
 
     >>> highlight("Ada was born in Kettleby. She left.", "Ada was born  in Kettleby.")
     ':orange-background[Ada was born in Kettleby\\\\.] She left\\\\.'
+    >>> highlight("Ada\\n\\nAda was born.", "Ada Ada was born.")
+    ':orange-background[Ada]\\n\\n:orange-background[Ada was born\\\\.]'
     """
     words = sentence.split()
     match = re.search(r"\s+".join(map(re.escape, words)), text) if words else None
     if match is None:
         return common.escape_md(text)
-    return (common.escape_md(text[:match.start()]) + ":orange-background[" + common.escape_md(match.group(0))
-            + "]" + common.escape_md(text[match.end():]))
+    marked = "\n".join(f":orange-background[{common.escape_md(line)}]" if line.strip() else line
+                       for line in match.group(0).split("\n"))  # a mark must not span a paragraph break
+    return common.escape_md(text[:match.start()]) + marked + common.escape_md(text[match.end():])
+
+
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n")
+CITATION = re.compile(r"\s*\[\d+\]")
+
+
+def used_sentence(text: str, answer: hippo.Answer, source: hippo.Source) -> str:
+    """The sentence of passage ``text`` to mark: for a model's answer, the first one that states it.
+
+    A model cites whole passages (``Source.sentence`` is then an excerpt of the passage), so the
+    sentence holding the answer's words is looked up; quoted answers name their sentence already.
+
+    >>> a = hippo.Answer("Where?", "Kettleby [1]", "local", (), ())
+    >>> used_sentence("Ada was a painter. Ada was born in Kettleby. She left.", a, None)
+    'Ada was born in Kettleby.'
+    """
+    short = " ".join(CITATION.sub(" ", answer.text).split()).casefold()
+    if answer.mode != "extractive" and short:
+        for sentence in SENTENCE_END.split(text):
+            if short in " ".join(sentence.split()).casefold():
+                return sentence
+    return source.sentence if source is not None else ""
 
 
 def show_cited(answer: hippo.Answer) -> set[str]:
-    """The passages the answer cites, each with its used sentences highlighted; return their ids."""
-    used: dict[str, list[str]] = {}
+    """The passages the answer cites, numbered as its ``[n]`` marks, the sentence used marked; return their ids."""
+    used: dict[str, list[hippo.Source]] = {}
     for source in answer.sources:
-        used.setdefault(source.passage_id, []).append(source.sentence)
+        used.setdefault(source.passage_id, []).append(source)
     if not used:
         return set()
     ranks = {h.passage_id: (rank, h) for rank, h in enumerate(answer.hits, start=1)}
     top = answer.hits[0].score if answer.hits else 0.0
     st.subheader(f"Cited passages · {len(used)}")
-    for passage_id, sentences in used.items():
+    for number, (passage_id, sources) in enumerate(used.items(), start=1):
         rank, hit = ranks.get(passage_id, (None, None))
         with st.container(border=True):
             if hit is None:  # cited but not among the hits (should not happen): show the sentences alone
-                st.markdown("\n".join(f"> {common.escape_md(s)}" for s in sentences))
+                st.markdown(f"**[{number}]** " + "\n".join(f"> {common.escape_md(s.sentence)}" for s in sources))
                 continue
-            st.html(score_bar(rank, hit, top))
-            text = hit.text
-            marked = highlight(text, sentences[0])
-            for sentence in sentences[1:]:
-                marked = _highlight_more(marked, sentence)
+            st.html(score_bar(rank, hit, top, cite=number if answer.mode != "extractive" else None))
+            marked = highlight(hit.text, used_sentence(hit.text, answer, sources[0]))
+            for source in sources[1:]:
+                marked = _highlight_more(marked, source.sentence)
             st.markdown(marked)
             st.caption(f"document `{hit.doc_id}` · passage `{hit.passage_id}` · {common.escape_md(hit.source)}")
             with st.expander("Why this passage was retrieved"):
@@ -181,18 +207,19 @@ def _highlight_more(marked: str, sentence: str) -> str:
     return marked.replace(escaped, f":orange-background[{escaped}]", 1) if escaped in marked else marked
 
 
-def score_bar(rank: int, hit: hippo.Hit, top: float) -> str:
+def score_bar(rank: int, hit: hippo.Hit, top: float, cite: int | None = None) -> str:
     """One hit's heading as HTML: rank, a bar of its score relative to the top hit, and its title.
 
     Raw scores are on different scales by method (cosine, BM25, PageRank mass, fused ranks), so the
-    bar shows the share of the best hit's score and the raw value is only in the tooltip.
+    bar shows the share of the best hit's score and the raw value is only in the tooltip. ``cite``
+    is the answer's ``[n]`` for this passage, shown before the title.
 
     >>> "width:50%" in score_bar(2, hippo.Hit("p", "d", "t", 0.25, "dense", "Title"), 0.5)
     True
     """
     share = max(0.0, min(1.0, hit.score / top)) if top > 0 else 0.0
     tip = html.escape(f"raw score {hit.score:.4g} · {methods.score_meaning(hit.method)}", quote=True)
-    title = html.escape(hit.title or hit.doc_id)
+    title = (f"[{cite}] " if cite else "") + html.escape(hit.title or hit.doc_id)
     return (f'<div class="hippo-hit" title="{tip}" style="display:flex;align-items:center;gap:10px;'
             f'font-family:sans-serif">'
             f'<b style="min-width:2.2em">#{rank}</b>'
