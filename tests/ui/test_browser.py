@@ -263,6 +263,12 @@ def test_page_switch_keeps_the_form_and_back_returns_to_the_last_entity(demo_sto
     node = graph_node(page)
     assert node["count"] > 1
     screenshot(page, tmp_path, "explore.png")
+    frame = page.frame_locator(GRAPH_FRAME).last
+    frame.get_by_role("button", name="Full screen").click()
+    expect(frame.get_by_role("button", name="Leave full screen")).to_be_visible()
+    frame.get_by_role("button", name="Leave full screen").click()
+    expect(frame.get_by_role("button", name="Full screen")).to_be_visible()
+    node = graph_node(page)  # positions after leaving full screen
     page.frame_locator(GRAPH_FRAME).last.locator("#graph canvas").click(position={"x": node["x"], "y": node["y"]})
     expect(page.get_by_role("heading", name=node["name"], exact=True)).to_be_visible()
     page.go_back()

@@ -32,7 +32,8 @@ def choose(name: str) -> None:
 
 def search(kg: hippo.KnowledgeGraph) -> None:
     """The name search; a click on a result shows that entity."""
-    like = st.text_input("Find entities by name", key="explore_like", placeholder="e.g. Lindqvist")
+    like = st.text_input("Find entities by name", key="explore_like", placeholder="Part of a name",
+                         persist_state="session")
     found = kg.entities(like.strip(), limit=SEARCH_RESULTS)
     if like.strip() and not found:
         st.warning(f"No entity name contains “{like.strip()}”.")
@@ -48,9 +49,11 @@ def search(kg: hippo.KnowledgeGraph) -> None:
 def neighbourhood(kg: hippo.KnowledgeGraph, entity_id: str) -> None:
     """The bounded subgraph around the entity, with its controls."""
     left, middle, right = st.columns([1, 1, 1])
-    depth = left.slider("Depth (hops)", min_value=1, max_value=3, value=1, key="explore_depth")
-    max_nodes = middle.number_input("Node cap", min_value=10, max_value=500, value=80, step=10, key="explore_nodes")
-    passages = right.toggle("Show passages", value=True, key="explore_passages")
+    depth = left.slider("Depth (hops)", min_value=1, max_value=3, value=1, key="explore_depth",
+                         persist_state="session")
+    max_nodes = middle.number_input("Node cap", min_value=10, max_value=500, value=80, step=10, key="explore_nodes",
+                                   persist_state="session")
+    passages = right.toggle("Show passages", value=True, key="explore_passages", persist_state="session")
     picture = kg.subgraph([entity_id], depth=depth, max_nodes=int(max_nodes), passages=passages)
     clicked = graph_picture(picture, key="entity-graph", focus={entity_id})
     st.caption(legend(picture))
