@@ -122,7 +122,7 @@ def show_answer_graph(kg: hippo.KnowledgeGraph, answer: hippo.Answer) -> None:
         ":red[●] seed entities and top passages"
     st.caption(legend(picture) + " · " + marked)
     if clicked and picture.nodes[clicked].get("kind") == "entity":
-        common.open_entity(clicked)
+        common.open_entity(picture.nodes[clicked]["label"])  # the name, as the URL shows it
     if clicked:
         st.session_state[PASSAGE_KEY] = clicked
     shown = st.session_state.get(PASSAGE_KEY)

@@ -31,9 +31,9 @@ COLOURS = {"entity": "#1c83e1", "passage": "#ffa421", "focus": "#e4572e", "edge"
 LABEL_CHARS = 28
 LAYOUT_SEED = 7
 DEFAULT_HEIGHT = 560
-SPREAD_PX = 70
+SPREAD_PX = 50
 """Roughly the pixels between neighbours in :func:`layout` (labels of 16 px stay readable when fitted)."""
-ASPECT = 1.5
+ASPECT = 1.6
 """Horizontal stretch of the layout: the picture is wider than high."""
 KAMADA_KAWAI_NODES = 120
 """Up to this many nodes the layout is Kamada-Kawai (evenly spread, deterministic); above, a seeded spring layout."""
