@@ -63,8 +63,8 @@ def show_short_answer(answer: hippo.Answer, method: str, k: int) -> None:
         st.warning("**Not found in the indexed documents.** No passage states the answer; the best passages "
                    "are still shown below.", icon=":material/search_off:")
     else:
-        with st.container(border=True):
-            st.markdown(f"#### {common.escape_md(answer.text)}")
+        with st.container(border=True):  # a model's answer is a few words; quoted sentences are read as text
+            st.markdown(("#### " if answer.mode != "extractive" else "") + common.escape_md(answer.text))
     badge, words = MODES.get(answer.mode, (f":gray-badge[{answer.mode}]", "{model}"))
     model = f"`{answer.model}`" if answer.model else "the model"
     st.markdown(f"{badge} {words.format(model=model)} · method {methods.label(method)} · top {k}")
