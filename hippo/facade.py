@@ -224,15 +224,25 @@ class KnowledgeGraph:
         return dataclasses.replace(answer, chain=self._chain(question, answer))
 
     def _chain(self, question: str, answer: Answer) -> tuple[ChainStep, ...]:
-        """The graph's facts joining the question's entities to the answer's (empty on a graph-less store)."""
-        from hippo.graph.chain import answer_chain
         from hippo.llm.qa import strip_citations
 
-        state, graph = self._graph()
+        return self.chain(question, strip_citations(answer.text), [h.passage_id for h in answer.hits])
+
+    def chain(self, question: str, answer: str, passages: Sequence[str] | None = None) -> tuple[ChainStep, ...]:
+        """The facts, stated in ``passages``, that join the entities ``question`` names to the one ``answer`` names.
+
+        ``passages`` are passage ids (default: the top hits of ``retrieve(question)``). The chain is the
+        shortest such path of at most four facts; empty when either side names no entity or no path
+        exists. ``ask`` fills ``Answer.chain`` with it, from the passages the reader was shown.
+        """
+        from hippo.graph.chain import answer_chain
+
+        if passages is None:
+            passages = [h.passage_id for h in self.retrieve(question)]
+        state, _ = self._graph()
         if state.graph.n_entities == 0:
             return ()
-        return answer_chain(self.store, state, graph, question, strip_citations(answer.text),
-                            prefer_passages=[s.passage_id for s in answer.sources])
+        return answer_chain(self.store, state.names, state.entities.ids, question, answer, passages)
 
     def sessions(self, query: str, k: int | None = None) -> list[tuple[Document, float]]:
         """The ``k`` documents (conversation sessions) that best answer ``query``, by MemGAS's walk over memory.

@@ -2,86 +2,84 @@
 
 A multi-hop answer is only as good as the links it rests on ("the Marren Observatory was founded by
 Ada Lindqvist", "Ada Lindqvist was born in Kettleby"). The reader writes the answer from passages;
-this module looks for the same links in the graph, so a user sees the hops and can check each one
-against the passage that states it. Where no path of facts joins the question to the answer the
-chain is empty: it is evidence shown beside the answer, never a condition of it.
+this module finds the same links among the facts *those passages* state, so a user sees the hops and
+can check each against the passage that states it. Paths through the whole graph were tried first:
+on the demo they join a question to an answer through hub places ("... was built in Harrowgate",
+"Grey Heron was built at Harrowgate"), which explains nothing. Where no path of facts in the shown
+passages joins the question to the answer, the chain is empty: it is evidence shown beside the
+answer, never a condition of it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
-import igraph as ig
-import numpy as np
+import networkx as nx
 
-from hippo.graph.explore import EvidencePath, evidence_path
-from hippo.graph.linking import link_names
-from hippo.model import ChainStep
-from hippo.retrieval.hipporag import GraphState
+from hippo.graph.linking import NameIndex, link_names
+from hippo.model import ChainStep, Fact
 from hippo.stores.base import GraphStore
 from hippo.text import normalize_name
 
-__all__ = ["MAX_CHAIN_STEPS", "answer_chain", "path_steps"]
+__all__ = ["MAX_CHAIN_STEPS", "answer_chain"]
 
 MAX_CHAIN_STEPS = 4
-"""Longer paths join almost any two entities of a large graph, so they explain nothing."""
+"""Longer paths join almost any two entities, so they explain nothing."""
 
 
-def answer_chain(store: GraphStore, state: GraphState, graph: ig.Graph, question: str, answer: str, *,
-                 max_steps: int = MAX_CHAIN_STEPS, prefer_passages: Sequence[str] = ()) -> tuple[ChainStep, ...]:
-    """The shortest chain of facts from an entity named in ``question`` to the entity ``answer`` names.
+def answer_chain(store: GraphStore, names: NameIndex, entity_ids: Sequence[str], question: str, answer: str,
+                 passage_ids: Sequence[str], *, max_steps: int = MAX_CHAIN_STEPS) -> tuple[ChainStep, ...]:
+    """The shortest chain of facts, stated in ``passage_ids``, from an entity of ``question`` to one of ``answer``.
 
     Parameters
     ----------
-    store, state, graph : the store, its graph state and search graph (``KnowledgeGraph._graph()``).
+    store : where the facts of the passages are read.
+    names : the index of named entities' normalised names to entity rows (``GraphState.names``).
+    entity_ids : entity id of each row of ``names`` (``GraphState.entities.ids``).
     question : the question; its named entities are found by exact normalised-name match.
-    answer : the short answer; it must name an entity (the whole answer, or names inside it).
+    answer : the short answer (no citations); the whole answer, or the names inside it, must name an entity.
+    passage_ids : the passages shown to the reader; only their facts make the chain.
     max_steps : longest chain returned.
-    prefer_passages : passage ids the answer cites; among chains of equal length, the one with most
-        steps stated in these passages wins.
 
     Returns
     -------
-    tuple of ChainStep, question side first; empty when either end names no entity or no short path exists.
+    tuple of ChainStep, question side first, each with the shown passages that state it; empty when
+    either end names no entity or no path of at most ``max_steps`` facts joins them.
     """
-    starts = link_names(question, state.names)
-    ends = _answer_rows(answer, state)
-    ends = ends[~np.isin(ends, starts)]
-    if not len(starts) or not len(ends):
+    starts = [str(entity_ids[r]) for r in link_names(question, names).tolist()]
+    ends = [str(entity_ids[r]) for r in _answer_rows(answer, names)]
+    ends = [e for e in ends if e not in starts]
+    if not starts or not ends:
         return ()
-    ids = state.entities.ids
-    best: tuple[tuple[int, int], tuple[ChainStep, ...]] | None = None
-    preferred = set(prefer_passages)
-    for start in starts.tolist():
-        for end in ends.tolist():
-            path = evidence_path(store, state, graph, str(ids[start]), str(ids[end]))
-            if path is None or not path.steps or len(path.steps) > max_steps:
+    graph = nx.Graph()
+    for passage_id, facts in store.facts_of_passages(list(passage_ids)).items():
+        for fact in facts:
+            if fact.subject_id == fact.object_id:
                 continue
-            steps = path_steps(path)
-            rank = (len(steps), -sum(bool(preferred & set(s.passage_ids)) for s in steps))
-            if best is None or rank < best[0]:
-                best = (rank, steps)
-    return best[1] if best else ()
+            if not graph.has_edge(fact.subject_id, fact.object_id):
+                graph.add_edge(fact.subject_id, fact.object_id, fact=fact, passages=[])
+            graph.edges[fact.subject_id, fact.object_id]["passages"].append(passage_id)
+    best: list[str] | None = None
+    for start in starts:
+        for end in ends:
+            if start in graph and end in graph and nx.has_path(graph, start, end):
+                path = nx.shortest_path(graph, start, end)
+                if len(path) - 1 <= max_steps and (best is None or len(path) < len(best)):
+                    best = path
+    if best is None:
+        return ()
+    return tuple(_step(graph.edges[a, b]) for a, b in pairwise(best))
 
 
-def path_steps(path: EvidencePath) -> tuple[ChainStep, ...]:
-    """An evidence path as chain steps: a fact (the first of those joining the pair), a synonym, or a shared passage."""
-    steps = []
-    for step in path.steps:
-        if step.facts:
-            fact = step.facts[0]
-            steps.append(ChainStep(fact.subject, fact.predicate, fact.object, tuple(fact.passage_ids)))
-        elif step.passage is not None:
-            steps.append(ChainStep(step.source.display, "is mentioned with", step.target.display,
-                                   (step.passage.passage_id,)))
-        else:
-            steps.append(ChainStep(step.source.display, "is another name for", step.target.display))
-    return tuple(steps)
+def _step(edge: dict) -> ChainStep:
+    fact: Fact = edge["fact"]
+    return ChainStep(fact.subject, fact.predicate, fact.object, tuple(dict.fromkeys(edge["passages"])))
 
 
-def _answer_rows(answer: str, state: GraphState) -> np.ndarray:
+def _answer_rows(answer: str, names: NameIndex) -> list[int]:
     """Entity rows the answer names: the whole answer first, else the names inside it."""
-    whole = state.names.rows.get(normalize_name(answer))
+    whole = names.rows.get(normalize_name(answer))
     if whole is not None:
-        return np.array([whole], dtype=np.int64)
-    return link_names(answer, state.names)
+        return [whole]
+    return link_names(answer, names).tolist()

@@ -7,8 +7,8 @@ two requests at once on two cores are slower than one after the other).
 
 Which local model, from ``Settings.extra["local_llm"]`` (``enabled``, ``path``, ``sha256``, ``size``,
 ``n_ctx``, ``threads``, ``max_tokens``, ``temperature``, ``cache``) or the environment
-(``HIPPO_LOCAL_LLM=off`` turns it off, ``HIPPO_LOCAL_MODEL`` names a GGUF path,
-``HIPPO_LOCAL_MODEL_SHA256`` its hash, ``HIPPO_LOCAL_THREADS``); settings win. Without a path the
+(``HIPPO_LOCAL_LLM=off`` turns it off, ``HIPPO_LOCAL_SIZE`` picks a bundled size, ``HIPPO_LOCAL_MODEL``
+names a GGUF path, ``HIPPO_LOCAL_MODEL_SHA256`` its hash, ``HIPPO_LOCAL_THREADS``); settings win. Without a path the
 bundled size (default :data:`~hippo.llm.model_files.DEFAULT_SIZE`) is used when its file is in the
 model cache or its part packages are installed (it is then assembled and verified on first use).
 """
@@ -144,7 +144,7 @@ def local_config(settings: Settings, environ: Mapping[str, str] | None = None) -
     if path:
         sha = extra.get("sha256") or env.get("HIPPO_LOCAL_MODEL_SHA256")
         return LocalConfig(Path(str(path)).expanduser(), sha.lower() if sha else None, **options)
-    model = known(str(extra.get("size") or DEFAULT_SIZE))
+    model = known(str(extra.get("size") or env.get("HIPPO_LOCAL_SIZE") or DEFAULT_SIZE))
     target = model_dir() / model.filename
     if not target.exists() and not parts_installed(model):
         return None

@@ -63,7 +63,7 @@ def test_the_local_model_answers_a_two_hop_question_with_citations_and_its_chain
 
 
 def test_passages_beyond_the_context_are_dropped_lowest_ranked_first_with_a_note(small_store, local_llm):
-    with hippo.open(small_store, extra={"local_llm": {"n_ctx": 640}}) as kg:
+    with hippo.open(small_store, extra={"local_llm": {"n_ctx": 512, "cache": False}}) as kg:
         hits = kg.retrieve(QUESTION, k=4, method="dense")
         answer = kg.ask(QUESTION, k=4, method="dense")
     assert answer.notes and "left out to fit the model's context" in answer.notes[0]
