@@ -17,6 +17,7 @@ from hippo.ui.answer_view import chain_graph
 from hippo.ui.graph import layout, vis_data
 from hippo.ui.launch import streamlit_command
 from hippo.ui.views.ask import PLACEHOLDER, Query
+from hippo.ui.views.documents import JOB_KEY
 from tests.ui.conftest import APP, skip_without_graph
 
 QUESTION = "In which village was the founder of the Marren Observatory born?"
@@ -248,6 +249,22 @@ def test_an_upload_runs_in_the_background_and_its_report_is_kept(small_store):
         fraction, text = job.status()
         assert fraction == jobs.READ_SHARE and "embedding" in text  # done reading, never 100 % before the end
         assert "notes.md" in [s.document.source for s in kg.documents()]
+
+
+def test_an_upload_survives_leaving_the_page_and_its_summary_goes_after_a_delete(open_app, small_store):
+    at = open_app(small_store, "documents")
+    with hippo.open(small_store) as kg:
+        job = jobs.start_indexing(kg, [("notes.md", b"# Saltry\n\nSaltry is a fishing village with a lighthouse.")])
+        at.session_state[JOB_KEY] = job
+        at.switch_page(common.PAGES["stats"]).run()  # away while it runs
+        job.future.result()
+    at.switch_page(common.PAGES["documents"]).run()
+    assert not at.exception, at.exception
+    assert "Indexed 1 file(s)" in texts(at) and "4 document(s)" in texts(at)
+    at.selectbox(key="delete_choice").select(at.selectbox(key="delete_choice").options[0]).run()
+    at.button(key="delete_ask").click().run()
+    at.button(key="delete_yes").click().run()
+    assert "Deleted" in texts(at) and "Indexed" not in texts(at)
 
 
 def test_stats_shows_counts_models_and_settings(open_app, small_store):
