@@ -309,11 +309,12 @@ def index_texts(store: GraphStore, embed: Callable[[], Embedder], texts: Iterabl
 
 
 def _plan_file(store: GraphStore, path: Path, report: IndexReport, names: Mapping[str, str] | None = None,
-               held: Mapping[str, str] | None = None) -> Iterator[_Op]:
+               held: dict[str, str] | None = None) -> Iterator[_Op]:
     """The operations that bring ``path``'s documents up to date; recorded under ``names[path]`` if given.
 
-    An upload (a named file) whose content is already held under another record is skipped; a
-    file indexed by path whose name and content match an earlier upload takes that upload's place.
+    An upload (a named file) whose content is already held under another record (``held``: content
+    hash to record, updated here, so two copies in one run are stored once) is skipped; a file
+    indexed by path whose name and content match an earlier upload takes that upload's place.
     """
     started = time.perf_counter()
     name = (names or {}).get(str(path.resolve()))
@@ -322,10 +323,12 @@ def _plan_file(store: GraphStore, path: Path, report: IndexReport, names: Mappin
     if store.file_hash(resolved) == content.content_hash:
         report.files_unchanged += 1
         return
-    if name is not None and content.content_hash in (held or {}):
-        report.skipped.append(Skip(name, f"already indexed: the same content is in the store as "
-                                         f"{(held or {})[content.content_hash]}"))
-        return
+    if name is not None and held is not None:
+        if content.content_hash in held:
+            report.skipped.append(Skip(name, f"already indexed: the same content is in the store as "
+                                             f"{held[content.content_hash]}"))
+            return
+        held[content.content_hash] = name
     if name is None and store.file_hash(path.name) == content.content_hash:  # uploaded before: one document
         for old in store.documents_of_file(path.name).values():
             report.documents_removed += 1

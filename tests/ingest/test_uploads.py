@@ -46,6 +46,9 @@ def test_a_file_indexed_from_the_cli_is_not_stored_again_when_uploaded(tmp_path:
         assert [s.reason for s in report.skipped] == [f"already indexed: the same content is in the store as "
                                                       f"{source.resolve()}"]
         assert sources(kg) == [str(source.resolve())]
+        twins = kg.index_uploads([("a.md", NOTES), ("b.md", NOTES)], limit_bytes=10**6)
+        assert twins.documents_added == 1 and [s.reason for s in twins.skipped] == [
+            "already indexed: the same content is in the store as a.md"]
 
 
 def test_an_uploaded_file_indexed_later_from_the_cli_becomes_one_document(tmp_path: Path):
