@@ -29,7 +29,8 @@ import hippo
 from hippo.ui import common, methods
 from hippo.ui.graph import graph_picture, legend
 
-__all__ = ["GRAPH_NODES", "chain_graph", "highlight", "score_bar", "show_answer", "show_trace"]
+__all__ = ["GRAPH_NODES", "PASSAGE_KEY", "chain_graph", "highlight", "score_bar", "show_answer", "show_trace",
+           "used_sentence"]
 
 GRAPH_PASSAGES = 5
 GRAPH_NODES = 40

@@ -14,7 +14,7 @@ import streamlit as st
 
 import hippo
 from hippo.ui import common, methods
-from hippo.ui.answer_view import show_answer
+from hippo.ui.answer_view import PASSAGE_KEY, show_answer
 
 RESULT_KEY = "ask_result"
 HISTORY_KEY = "ask_history"
@@ -61,7 +61,7 @@ def remember(query: Query, answer: hippo.Answer) -> None:
     st.session_state[RESULT_KEY] = {"query": query, "answer": answer}
     history = [h for h in st.session_state.get(HISTORY_KEY, []) if h["query"] != query]
     st.session_state[HISTORY_KEY] = [{"query": query, "answer": answer}, *history][:HISTORY]
-    st.session_state.pop("ask_passage", None)
+    st.session_state.pop(PASSAGE_KEY, None)
     show_in_url(query)
 
 
@@ -129,7 +129,7 @@ def _show_past(past: dict[str, Any]) -> None:
     """History button callback: runs before the page, so the form can take the past question."""
     keep_form(past["query"])
     st.session_state[RESULT_KEY] = past
-    st.session_state.pop("ask_passage", None)
+    st.session_state.pop(PASSAGE_KEY, None)
 
 
 def show_history() -> None:
