@@ -126,6 +126,20 @@ class KnowledgeGraph:
                              on_progress=on_progress, llm=self.llm)
         return self._with_llm_usage(report, before)
 
+    def index_uploads(self, files: Sequence[tuple[str, bytes]], *, limit_bytes: int,
+                      on_progress: Any = None) -> IndexReport:
+        """Index uploaded ``(file name, content)`` pairs, each recorded under its file name and content hash.
+
+        The same file indexed here and by :meth:`index` is one document; files over ``limit_bytes``
+        are skipped as ``too large`` (see :mod:`hippo.ingest.uploads`).
+        """
+        from hippo.ingest.uploads import index_uploads
+
+        before = self._llm.usage.to_dict() if self._llm is not None else {}
+        report = index_uploads(self.store, self.embedder, files, limit_bytes=limit_bytes, on_progress=on_progress,
+                               llm=self.llm)
+        return self._with_llm_usage(report, before)
+
     def add_texts(self, texts: Sequence[str], metadata: Sequence[dict[str, Any]] | None = None) -> IndexReport:
         """Index texts from memory; ``metadata[i]`` may hold ``source``, ``title`` and ``timestamp``."""
         from hippo.ingest.pipeline import index_texts

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -106,7 +106,12 @@ class _FileDone:
     size: int
 
 
-_Op = _Put | _Delete | _FileDone
+@dataclass
+class _FileGone:
+    path: str
+
+
+_Op = _Put | _Delete | _FileDone | _FileGone
 
 
 @dataclass
@@ -158,6 +163,8 @@ class _Writer:
                     count = len(op.passages)
                     self.store.put_document(op.document, op.passages, vectors[offset:offset + count])
                     offset += count
+                elif isinstance(op, _FileGone):
+                    self.store.forget_file(op.path)
                 else:
                     self.store.set_file(op.path, op.content_hash, op.size)
             self.crash.reach("write")
@@ -225,7 +232,8 @@ class _Writer:
 
 def index_paths(store: GraphStore, embed: Callable[[], Embedder], paths: Sequence[str | os.PathLike[str]], *,
                 include: Sequence[str] = (), exclude: Sequence[str] = (),
-                on_progress: ProgressFn | None = None, llm: LLMSource | None = None) -> IndexReport:
+                on_progress: ProgressFn | None = None, llm: LLMSource | None = None,
+                names: Mapping[str, str] | None = None) -> IndexReport:
     """Index files and folders into ``store``; return what was read, written and skipped.
 
     Parameters
@@ -237,9 +245,13 @@ def index_paths(store: GraphStore, embed: Callable[[], Embedder], paths: Sequenc
     include, exclude : glob patterns applied inside folders.
     on_progress : called after each file.
     llm : the store's LLM client, for extractors that use one (see ``extract.base.get_extractor``).
+    names : for uploads (see ``hippo.ingest.uploads``): the name a file, by its resolved path, is
+        recorded under instead of that path. A named file whose content the store already holds
+        under another name or path is skipped as ``already indexed``, so it is not stored twice.
     """
     started = time.perf_counter()
     report = IndexReport()
+    held = {digest: path for path, digest, _ in store.list_files()} if names else {}
     writer = _Writer(store, embed, store.settings, report, llm=llm)
     files: list[Path] = []
     for item in discover(paths, include, exclude):
@@ -250,7 +262,7 @@ def index_paths(store: GraphStore, embed: Callable[[], Embedder], paths: Sequenc
     with store.write_session():
         for number, path in enumerate(files, start=1):
             try:
-                for op in _plan_file(store, path, report):
+                for op in _plan_file(store, path, report, names, held):
                     writer.add(op)
             except IngestError as exc:
                 report.skipped.append(Skip(str(path), str(exc)))
@@ -296,13 +308,32 @@ def index_texts(store: GraphStore, embed: Callable[[], Embedder], texts: Iterabl
     return report
 
 
-def _plan_file(store: GraphStore, path: Path, report: IndexReport) -> Iterator[_Op]:
+def _plan_file(store: GraphStore, path: Path, report: IndexReport, names: Mapping[str, str] | None = None,
+               held: dict[str, str] | None = None) -> Iterator[_Op]:
+    """The operations that bring ``path``'s documents up to date; recorded under ``names[path]`` if given.
+
+    An upload (a named file) whose content is already held under another record (``held``: content
+    hash to record, updated here, so two copies in one run are stored once) is skipped; a file
+    indexed by path whose name and content match an earlier upload takes that upload's place.
+    """
     started = time.perf_counter()
-    resolved = str(path.resolve())
+    name = (names or {}).get(str(path.resolve()))
+    resolved = name or str(path.resolve())
     content = open_file(path, store.settings.max_file_bytes)
     if store.file_hash(resolved) == content.content_hash:
         report.files_unchanged += 1
         return
+    if name is not None and held is not None:
+        if content.content_hash in held:
+            report.skipped.append(Skip(name, f"already indexed: the same content is in the store as "
+                                             f"{held[content.content_hash]}"))
+            return
+        held[content.content_hash] = name
+    if name is None and store.file_hash(path.name) == content.content_hash:  # uploaded before: one document
+        for old in store.documents_of_file(path.name).values():
+            report.documents_removed += 1
+            yield _Delete(old.id)
+        yield _FileGone(path.name)
     loaded = content.documents()
     if not content.streamed:
         loaded = list(loaded)  # parse now, so a file that cannot be read is skipped before any of it is planned

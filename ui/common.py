@@ -8,25 +8,20 @@ kept by ``st.cache_resource``) and wraps its body in :func:`errors_shown`, so a
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-import tempfile
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterator
 
 import streamlit as st
 
 import hippo
 from hippo.config import store_path_from_env
-from hippo.model import Skip
 from hippo.retrieval import METHODS
 from hippo.stores import resolve_location
 from hippo.ui.launch import EMBED_MODEL_ENV, UPLOAD_LIMIT_MB
 
 __all__ = ["ACCEPTED_TYPES", "ENTITY_KEY", "PAGES", "UPLOAD_LIMIT_MB", "create_store", "errors_shown", "escape_md",
-           "graph", "index_uploads", "method_choices", "open_entity", "report_summary", "show_error", "store_location"]
+           "find_entity_id", "graph", "method_choices", "open_entity", "report_summary", "show_error",
+           "store_location"]
 
 PAGES = {"ask": "views/ask.py", "explore": "views/explore.py", "documents": "views/documents.py",
          "stats": "views/stats.py"}
@@ -35,9 +30,6 @@ ENTITY_KEY = "explore_entity"
 """Session-state key of the entity the Explore page shows."""
 ACCEPTED_TYPES = ("txt", "md", "markdown", "html", "htm", "pdf", "json", "jsonl")
 """What the loaders read (``hippo.ingest.loaders.SUFFIXES``); other files are skipped with the reason."""
-
-_UPLOAD_LOCK = threading.Lock()
-
 
 def store_location() -> str:
     """The store this UI serves: ``$HIPPO_STORE`` (set by ``hippo ui --store``), else ``./.hippo``.
@@ -108,57 +100,21 @@ def method_choices(kg: hippo.KnowledgeGraph) -> tuple[list[str], int]:
 
 
 def open_entity(ref: str) -> None:
-    """Show entity ``ref`` (a name or id) on the Explore page."""
+    """Show entity ``ref`` (a name or id) on the Explore page (``?entity=`` in the URL)."""
     st.session_state[ENTITY_KEY] = ref
-    st.switch_page(PAGES["explore"])
+    st.switch_page(PAGES["explore"], query_params={"entity": ref})
 
 
-def _upload_folder(kg: hippo.KnowledgeGraph) -> Path:
-    """A folder per store for uploads; a stable path, so uploading the same file again changes nothing."""
-    digest = hashlib.sha1(str(kg.store.location).encode()).hexdigest()[:12]
-    return Path(tempfile.gettempdir()) / "hippo-uploads" / digest
+def find_entity_id(kg: hippo.KnowledgeGraph, name: str) -> str | None:
+    """The id of the entity called ``name``: an exact name first, else the best match; None without one.
 
-
-def index_uploads(kg: hippo.KnowledgeGraph, files: Sequence[tuple[str, bytes]],
-                  on_progress: Callable[[Any], None] | None = None,
-                  limit_bytes: int = UPLOAD_LIMIT_MB * 1024 * 1024) -> hippo.IndexReport:
-    """Index uploaded ``(file name, content)`` pairs as the CLI indexes a folder.
-
-    The files are written to a temporary folder and indexed with :meth:`hippo.KnowledgeGraph.index`,
-    so the same loaders decide and the same skip reasons come back; files over ``limit_bytes`` are
-    skipped as ``too large``. The written files are removed afterwards (the store keeps the text).
+    Names in answers and URLs are display names; the store's own lookup would take the first entity
+    whose name merely contains ``name``.
     """
-    folder = _upload_folder(kg)
-    too_large: list[Skip] = []
-    with _UPLOAD_LOCK:
-        folder.mkdir(parents=True, exist_ok=True)
-        for stale in folder.iterdir():
-            if stale.is_file():
-                stale.unlink()
-        written: list[Path] = []
-        try:
-            for name, data in files:
-                safe = Path(name).name.lstrip(".") or "upload"
-                if len(data) > limit_bytes:
-                    too_large.append(Skip(safe, f"too large: {len(data) / 1e6:.1f} MB is over the upload limit "
-                                                f"of {limit_bytes / 1e6:.0f} MB"))
-                    continue
-                path = folder / safe
-                path.write_bytes(data)
-                written.append(path)
-            report = kg.index(folder, on_progress=on_progress) if written else hippo.IndexReport()
-        finally:
-            for path in written:
-                path.unlink(missing_ok=True)
-    report.skipped = too_large + [Skip(_display_path(s.path, folder), s.reason) for s in report.skipped]
-    return report
-
-
-def _display_path(path: str, folder: Path) -> str:
-    prefix = str(folder.resolve()) + os.sep
-    resolved = str(Path(path.split("#", 1)[0]).resolve())
-    name = resolved[len(prefix):] if resolved.startswith(prefix) else Path(path).name
-    return name + ("#" + path.split("#", 1)[1] if "#" in path else "")
+    found = kg.entities(name, limit=10)
+    exact = [e for e in found if name.casefold() in (e.display.casefold(), e.name.casefold(), e.id)]
+    best = exact or found
+    return best[0].id if best else None
 
 
 _MARKDOWN_SPECIALS = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>~:$"})

@@ -10,9 +10,14 @@ from typer.testing import CliRunner
 
 import hippo
 from hippo.cli.app import app as cli
+from hippo.model import ChainStep
 from hippo.retrieval import METHODS
-from hippo.ui import common
+from hippo.ui import common, jobs, methods
+from hippo.ui.answer_view import chain_graph
+from hippo.ui.graph import layout, vis_data
 from hippo.ui.launch import streamlit_command
+from hippo.ui.views.ask import PLACEHOLDER, Query
+from hippo.ui.views.documents import JOB_KEY
 from tests.ui.conftest import APP, skip_without_graph
 
 QUESTION = "In which village was the founder of the Marren Observatory born?"
@@ -53,21 +58,66 @@ def ask(at: AppTest, question: str, method: str | None = None) -> AppTest:
 
 def test_ask_shows_the_answer_its_evidence_and_keeps_them(open_app, demo_store):
     at = open_app(demo_store.path)
-    assert at.selectbox(key="ask_method").options == sorted(METHODS)
+    assert at.selectbox(key="ask_method").options == [methods.label(m) for m in sorted(METHODS)]
+    box = at.text_input(key="ask_question")
+    assert box.value == "" and box.placeholder == PLACEHOLDER
     ask(at, QUESTION)
     assert not at.exception, at.exception
     page = texts(at)
-    assert "extractive" in page and "Ada Lindqvist" in page
-    evidence = [e.label for e in at.expander]
-    assert evidence and "Marren Observatory" in " ".join(evidence) and "score" in evidence[0]
+    assert "quoted sentences" in page and "Ada Lindqvist" in page
+    assert "Cited passages" in page and ":orange-background[" in page  # the sentence used, marked in its passage
+    bars = [h.value for h in at.html]
+    assert bars and "#1" in bars[0] and "100% of top hit" in bars[0] and "raw score" in bars[0]
+    assert at.query_params["q"] == QUESTION and at.query_params["method"] == "dense"
+    shown = [e.label for e in at.expander]
     at.text_input(key="ask_question").input("Who paid for the dome?").run()  # typed, not yet asked
-    assert "Ada Lindqvist" in texts(at) and [e.label for e in at.expander] == evidence
+    assert "Ada Lindqvist" in texts(at) and [e.label for e in at.expander] == shown
+
+
+def test_the_form_survives_a_page_switch_and_a_link_reproduces_the_answer(open_app, demo_store):
+    at = ask(open_app(demo_store.path), QUESTION, method="bm25")
+    at.switch_page(common.PAGES["stats"]).run()
+    at.switch_page(common.PAGES["ask"]).run()
+    assert not at.exception, at.exception
+    assert at.text_input(key="ask_question").value == QUESTION and at.selectbox(key="ask_method").value == "bm25"
+    assert "Ada Lindqvist" in texts(at) and at.query_params["method"] == "bm25"
+    linked = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    linked.query_params.update(q="Who paid for the dome of the Marren Observatory?", method="bm25", k="3")
+    linked.run()
+    assert not linked.exception, linked.exception
+    assert linked.text_input(key="ask_question").value.startswith("Who paid")
+    assert linked.session_state["ask_result"]["query"].k == 3 and "Henrik Aldous" in texts(linked)
+
+
+def test_history_shows_an_earlier_answer_again(open_app, demo_store):
+    at = ask(open_app(demo_store.path), QUESTION)
+    first = at.session_state["ask_result"]["answer"]
+    ask(at, "Who paid for the dome of the Marren Observatory?")
+    assert "Recent questions · 2" in [e.label for e in at.expander]
+    [button] = [b for b in at.button if b.key == "history-1"]
+    button.click().run()
+    assert at.session_state["ask_result"]["answer"] is first  # shown again, not asked again
+    assert at.text_input(key="ask_question").value == QUESTION and at.query_params["q"] == QUESTION
+
+
+def test_not_found_says_so_and_still_shows_the_best_passages(open_app, demo_store):
+    at = open_app(demo_store.path)
+    with hippo.open(demo_store.path) as kg:
+        hits = tuple(kg.retrieve("Who founded the Marren Observatory?", k=3))
+    at.session_state["ask_result"] = {"query": Query("Who is the king of Saltry?", "dense", 3), "answer": hippo.Answer(
+        "Who is the king of Saltry?", "Not found in the indexed documents.", "local", (), hits, found=False,
+        model="qwen2.5-0.5b-instruct")}
+    at.run()
+    page = texts(at)
+    assert "Not found in the indexed documents" in page and "local model" in page and "qwen2.5" in page
+    assert "Evidence · 3 passage(s)" in page and len(at.html) == 3
 
 
 def test_ask_hipporag_shows_seed_entities_and_facts(open_app, demo_store):
     skip_without_graph(demo_store)
     at = ask(open_app(demo_store.path), QUESTION, method="hipporag")
     assert not at.exception, at.exception
+    assert "module docstring" not in at.selectbox(key="ask_method").help
     hits = at.session_state["ask_result"]["answer"].hits
     seeds = [name for h in hits for name in h.why.seed_entities]
     if seeds:
@@ -83,10 +133,52 @@ def test_ask_on_an_empty_store_says_so(open_app, tmp_path):
     assert "The store is empty" in texts(at)
 
 
+def chain_answer(kg: hippo.KnowledgeGraph) -> hippo.Answer:
+    """An answer with a two-fact chain over the demo graph's own facts (as issue 15's reader returns them)."""
+    founded = next(f for f in kg.facts("Marren Observatory") if f.predicate == "was founded by")
+    born = next(f for f in kg.facts(founded.object) if "born" in f.predicate)
+    hits = tuple(kg.retrieve(QUESTION, k=5, method="hipporag"))
+    passage = next(h for h in hits if h.passage_id in founded.passage_ids)
+    sentence = next(s for s in passage.text.split(". ") if "founded by" in s)
+    chain = (ChainStep(founded.subject, founded.predicate, founded.object, founded.passage_ids),
+             ChainStep(born.subject, born.predicate, born.object, born.passage_ids))
+    source = hippo.Source(sentence, passage.passage_id, passage.doc_id, passage.title, passage.source, passage.score)
+    return hippo.Answer(QUESTION, born.object, "local", (source,), hits, chain=chain, model="qwen2.5-0.5b-instruct")
+
+
+def test_the_chain_is_listed_and_drawn_as_a_path_in_the_graph(open_app, demo_store):
+    skip_without_graph(demo_store)
+    with hippo.open(demo_store.path) as kg:
+        answer = chain_answer(kg)
+        picture, focus, path = chain_graph(kg, answer)
+    assert len(path) == 2 and all(picture.has_edge(a, b) for a, b in path)
+    assert {a for a, _ in path} | {b for _, b in path} <= focus
+    _, edges = vis_data(picture, focus, path)
+    assert sum(bool(e.get("chain")) for e in edges) == 2
+    at = open_app(demo_store.path)
+    at.session_state["ask_result"] = {"query": Query(QUESTION, "hipporag", 5), "answer": answer}
+    at.run()
+    assert not at.exception, at.exception
+    headings = [h.value for h in at.subheader]
+    assert headings[:4] == ["Answer", "How the answer follows", "The chain in the graph", "Cited passages · 1"]
+    page = texts(at).replace("\\", "")
+    assert "was founded by" in page and answer.chain[1].predicate in page and "local model" in page
+
+
+def test_graph_layout_is_the_same_on_every_run(demo_store):
+    skip_without_graph(demo_store)
+    with hippo.open(demo_store.path) as kg:
+        picture = kg.subgraph(["Marren Observatory"], depth=1, max_nodes=40)
+        again = kg.subgraph(["Marren Observatory"], depth=1, max_nodes=40)
+    first = layout(picture)
+    assert first == layout(again)
+    assert len(set(first.values())) == picture.number_of_nodes()
+
+
 def test_trace_lists_probes_cycle_by_cycle():
     def script():
         from hippo.model import Hit, Why
-        from hippo.ui.views.ask import show_trace
+        from hippo.ui.answer_view import show_trace
 
         show_trace([Hit("p-1", "d-1", "text one", 0.9, "comorag", "First", why=Why()),
                     Hit("p-2", "d-2", "text two", 0.8, "comorag", "Second", why=Why(probe="Where was Ada born?")),
@@ -118,7 +210,16 @@ def test_explore_finds_an_entity_and_opens_its_page(open_app, demo_store):
 
 def test_explore_on_a_store_without_graph_says_so(open_app, small_store):
     at = open_app(small_store, "explore")
-    assert "The graph is empty" in texts(at)
+    assert "created without fact extraction" in texts(at) and "extractor=" not in texts(at)
+
+
+def test_explore_an_unknown_entity_in_the_url_says_so(open_app, demo_store):
+    skip_without_graph(demo_store)
+    at = open_app(demo_store.path)
+    at.query_params["entity"] = "Nobody Atall"
+    at.switch_page(common.PAGES["explore"]).run()
+    assert not at.exception and not at.error, (at.exception, at.error)
+    assert "No entity called “Nobody Atall” in this store" in texts(at)
 
 
 def test_documents_lists_and_deletes_with_confirmation(open_app, small_store):
@@ -140,23 +241,30 @@ def test_documents_lists_and_deletes_with_confirmation(open_app, small_store):
         assert len(kg.documents()) == 2
 
 
-def test_uploads_are_indexed_with_the_cli_skip_reasons(small_store):
-    files = [("notes.md", b"# Saltry\n\nSaltry is a fishing village with a lighthouse."),
-             ("image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"),
-             ("program.exe", b"MZ\x90\x00"),
-             ("big.txt", b"x" * 2000)]
-    seen = []
+def test_an_upload_runs_in_the_background_and_its_report_is_kept(small_store):
     with hippo.open(small_store) as kg:
-        report = common.index_uploads(kg, files, on_progress=seen.append, limit_bytes=1000)
-        assert report.documents_added == 1 and report.passages == 1
-        reasons = {s.path: s.reason for s in report.skipped}
-        assert reasons["image.txt"].startswith("binary")
-        assert reasons["program.exe"].startswith("unsupported type")
-        assert reasons["big.txt"].startswith("too large")
-        assert seen and seen[-1].files_done == seen[-1].files_total
-        again = common.index_uploads(kg, files[:1])
-        assert again.files_unchanged == 1 and again.documents_added == 0
-        assert len(kg.documents()) == 4
+        job = jobs.start_indexing(kg, [("notes.md", b"# Saltry\n\nSaltry is a fishing village with a lighthouse.")])
+        report = job.future.result()
+        assert job.outcome() is report and report.documents_added == 1
+        fraction, text = job.status()
+        assert fraction == jobs.READ_SHARE and "embedding" in text  # done reading, never 100 % before the end
+        assert "notes.md" in [s.document.source for s in kg.documents()]
+
+
+def test_an_upload_survives_leaving_the_page_and_its_summary_goes_after_a_delete(open_app, small_store):
+    at = open_app(small_store, "documents")
+    with hippo.open(small_store) as kg:
+        job = jobs.start_indexing(kg, [("notes.md", b"# Saltry\n\nSaltry is a fishing village with a lighthouse.")])
+        at.session_state[JOB_KEY] = job
+        at.switch_page(common.PAGES["stats"]).run()  # away while it runs
+        job.future.result()
+    at.switch_page(common.PAGES["documents"]).run()
+    assert not at.exception, at.exception
+    assert "Indexed 1 file(s)" in texts(at) and "4 document(s)" in texts(at)
+    at.selectbox(key="delete_choice").select(at.selectbox(key="delete_choice").options[0]).run()
+    at.button(key="delete_ask").click().run()
+    at.button(key="delete_yes").click().run()
+    assert "Deleted" in texts(at) and "Indexed" not in texts(at)
 
 
 def test_stats_shows_counts_models_and_settings(open_app, small_store):

@@ -1,143 +1,148 @@
-"""Ask: a question, a method and k; the answer, its evidence and why each passage was chosen.
+"""Ask: a question, a method and k; then the answer and its chain first, the evidence after.
 
-The last result is kept in session state, so it stays on screen while the next question is typed.
+The form's values live in the session (``persist_state``), so another page and back keeps them.
+An asked question is also put in the URL (``?q=...&method=...&k=...``): a link reproduces the
+answer, and the browser's back and forward move between the questions asked. The last
+:data:`HISTORY` answers are kept in the session; one click shows one again without asking again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import streamlit as st
 
 import hippo
-from hippo.retrieval import METHODS
-from hippo.ui import common
-from hippo.ui.graph import graph_picture, legend
+from hippo.ui import common, methods
+from hippo.ui.answer_view import PASSAGE_KEY, show_answer
 
 RESULT_KEY = "ask_result"
-PASSAGE_KEY = "ask_passage"
-GRAPH_PASSAGES = 5
-GRAPH_NODES = 40
+HISTORY_KEY = "ask_history"
+URL_SEEN_KEY = "ask_url_seen"
+QUESTION, METHOD, K = "ask_question", "ask_method", "ask_k"
+HISTORY = 8
+MAX_K = 50
+PLACEHOLDER = "Type a question about your documents"
 
 
-def method_help(names: Sequence[str]) -> str:
-    """One line per retrieval method, from the first line of its docstring."""
-    lines = []
-    for name in names:
-        doc = (METHODS[name].__doc__ or "").strip().splitlines()
-        lines.append(f"- **{name}**: {doc[0]}" if doc else f"- **{name}**")
-    return "\n".join(lines)
+class Query(NamedTuple):
+    """One question as asked: the question, the method and k (what the URL and the history hold)."""
+
+    question: str
+    method: str
+    k: int
+
+    def params(self) -> dict[str, str]:
+        return {"q": self.question, "method": self.method, "k": str(self.k)}
+
+
+def url_query(kg: hippo.KnowledgeGraph) -> Query | None:
+    """The question in the URL, with the method and k it names (or the defaults), or None."""
+    params = st.query_params
+    question = params.get("q", "").strip()
+    if not question:
+        return None
+    names, default = common.method_choices(kg)
+    method = params.get("method", names[default])
+    try:
+        k = int(params.get("k", kg.settings.top_k))
+    except ValueError:
+        k = kg.settings.top_k
+    return Query(question, method if method in names else names[default], min(max(k, 1), MAX_K))
+
+
+def keep_form(query: Query) -> None:
+    """Put ``query`` in the form (only before the form is drawn in this run)."""
+    st.session_state[QUESTION], st.session_state[METHOD], st.session_state[K] = query
+
+
+def remember(query: Query, answer: hippo.Answer) -> None:
+    """Make ``answer`` the one shown, put it first in the history, and its query in the URL."""
+    st.session_state[RESULT_KEY] = {"query": query, "answer": answer}
+    history = [h for h in st.session_state.get(HISTORY_KEY, []) if h["query"] != query]
+    st.session_state[HISTORY_KEY] = [{"query": query, "answer": answer}, *history][:HISTORY]
+    st.session_state.pop(PASSAGE_KEY, None)
+    show_in_url(query)
+
+
+def show_in_url(query: Query) -> None:
+    if url_params() != query.params():
+        st.query_params.from_dict(query.params())
+    st.session_state[URL_SEEN_KEY] = query
+
+
+def url_params() -> dict[str, str]:
+    return {k: st.query_params.get(k, "") for k in ("q", "method", "k")}
+
+
+def answer(kg: hippo.KnowledgeGraph, query: Query) -> None:
+    """Answer ``query``: from the history when it was asked in this session, else by ``kg.ask``."""
+    for past in st.session_state.get(HISTORY_KEY, []):
+        if past["query"] == query:
+            remember(query, past["answer"])
+            return
+    with st.spinner("Retrieving and answering…"):
+        result = kg.ask(query.question, k=query.k, method=query.method)
+    remember(query, result)
+
+
+def follow_url(kg: hippo.KnowledgeGraph) -> None:
+    """A question in the URL that this session has not shown yet (a link, back or forward) is asked.
+
+    Without one (the user came from another page), the URL gets the shown answer's question back.
+    """
+    query = url_query(kg)
+    result = st.session_state.get(RESULT_KEY)
+    if query is None:
+        if result:
+            show_in_url(result["query"])
+        return
+    if query == st.session_state.get(URL_SEEN_KEY):
+        return
+    keep_form(query)
+    if not result or result["query"] != query:
+        answer(kg, query)
+    st.session_state[URL_SEEN_KEY] = query
 
 
 def ask_form(kg: hippo.KnowledgeGraph) -> None:
-    """The question box; a submitted question replaces the kept result."""
+    """The question box, method and k; a submitted question replaces the answer shown."""
     names, default = common.method_choices(kg)
+    st.session_state.setdefault(METHOD, names[default])
+    st.session_state.setdefault(K, kg.settings.top_k)
     with st.form("ask"):
-        question = st.text_input("Question", key="ask_question",
-                                 placeholder="In which village was the founder of the Marren Observatory born?")
+        question = st.text_input("Question", key=QUESTION, placeholder=PLACEHOLDER, persist_state="session")
         left, right, _ = st.columns([2, 1, 3])
-        method = left.selectbox("Method", names, index=default, key="ask_method", help=method_help(names))
-        k = right.number_input("Passages (top k)", min_value=1, max_value=50, value=kg.settings.top_k, key="ask_k")
+        method = left.selectbox("Method", names, key=METHOD, format_func=methods.label,
+                                help=methods.method_help(names), persist_state="session")
+        k = right.number_input("Passages (top k)", min_value=1, max_value=MAX_K, key=K, persist_state="session")
         submitted = st.form_submit_button("Ask", type="primary", icon=":material/search:")
     if not submitted:
         return
-    if not question.strip():
+    if not (question or "").strip():
         st.warning("Type a question first.")
         return
-    with st.spinner("Retrieving and answering…"):
-        answer = kg.ask(question.strip(), k=int(k), method=method)
-    st.session_state[RESULT_KEY] = {"answer": answer, "method": method, "k": int(k)}
+    answer(kg, Query(question.strip(), method, int(k)))
+
+
+def _show_past(past: dict[str, Any]) -> None:
+    """History button callback: runs before the page, so the form can take the past question."""
+    keep_form(past["query"])
+    st.session_state[RESULT_KEY] = past
     st.session_state.pop(PASSAGE_KEY, None)
 
 
-def show_answer(answer: hippo.Answer, method: str, k: int) -> None:
-    st.subheader("Answer")
-    st.markdown(f"**Q:** {common.escape_md(answer.question)}")
-    if answer.mode == "extractive":
-        badge = ":green-badge[extractive] quoted from the passages, no LLM"
-    else:
-        badge = f":violet-badge[LLM] written by the LLM from the passages (mode `{answer.mode}`)"
-    st.markdown(f"{badge} · method `{method}` · top {k}")
-    if answer.text:
-        with st.container(border=True):
-            st.markdown(common.escape_md(answer.text))
-    else:
-        st.warning("No answer: no retrieved passage has a sentence that matches the question.")
-    if answer.sources:
-        st.markdown("\n".join(
-            f"{n}. {common.escape_md(s.sentence)} — *{common.escape_md(s.title or s.doc_id)}* `{s.passage_id}`"
-            for n, s in enumerate(answer.sources, start=1)))
-
-
-def show_why(hit: hippo.Hit, key: str) -> None:
-    """What led to one hit: seed entities (click to explore), facts, memory units, probe, fallback."""
-    why = hit.why
-    if why.seed_entities:
-        st.markdown("**Seed entities**")
-        with st.container(horizontal=True):
-            for i, name in enumerate(why.seed_entities):
-                if st.button(common.escape_md(name), key=f"{key}-seed-{i}", icon=":material/hub:", type="tertiary"):
-                    common.open_entity(name)
-    if why.facts:
-        st.markdown("**Facts**\n" + "\n".join(f"- {common.escape_md(f)}" for f in why.facts))
-    if why.units:
-        st.markdown("**Memory units**\n" + "\n".join(f"- {common.escape_md(u)}" for u in why.units))
-    if why.probe:
-        st.markdown(f"**Found by probe:** {common.escape_md(why.probe)}")
-    if why.fallback:
-        st.caption(f":orange[fallback] {common.escape_md(why.fallback)}")
-    if not (why.seed_entities or why.facts or why.units or why.probe or why.fallback):
-        st.caption(f"Ranked by `{hit.method}` similarity alone (this method does not use the graph).")
-
-
-def show_evidence(hits: Sequence[hippo.Hit]) -> None:
-    st.subheader(f"Evidence · {len(hits)} passage(s)")
-    if not hits:
-        st.info("No passage was retrieved.")
-    for rank, hit in enumerate(hits, start=1):
-        with st.expander(f"{rank}. {hit.title or hit.doc_id} — score {hit.score:.4f}", expanded=rank <= 3):
-            st.caption(f"document `{hit.doc_id}` · passage `{hit.passage_id}` · {common.escape_md(hit.source)}")
-            st.markdown(common.escape_md(hit.text))
-            show_why(hit, key=f"hit-{rank}")
-
-
-def show_trace(hits: Sequence[hippo.Hit]) -> None:
-    """Cycle by cycle, which probe found which passages (only when the method probes)."""
-    if not any(h.why.probe for h in hits):
+def show_history() -> None:
+    """The questions asked in this session, newest first; a click shows that answer again."""
+    history = st.session_state.get(HISTORY_KEY, [])
+    if len(history) < 2:
         return
-    cycles: dict[str | None, list[tuple[int, hippo.Hit]]] = {}
-    for rank, hit in enumerate(hits, start=1):
-        cycles.setdefault(hit.why.probe, []).append((rank, hit))
-    st.subheader("Reasoning trace")
-    ordered = sorted(cycles.items(), key=lambda item: item[0] is not None)  # the question itself first
-    for cycle, (probe, found) in enumerate(ordered, start=1):
-        asked = common.escape_md(probe) if probe else "the question itself"
-        ranks = ", ".join(f"#{rank} {common.escape_md(hit.title or hit.doc_id)}" for rank, hit in found)
-        st.markdown(f"**Cycle {cycle}** · probe: {asked}  \n→ {ranks}")
-
-
-def show_answer_graph(kg: hippo.KnowledgeGraph, hits: Sequence[hippo.Hit]) -> None:
-    """The subgraph around the answer's seed entities and top passages."""
-    st.subheader("Graph behind the answer")
-    if not kg.stats()["counts"].get("entities"):
-        st.info("No graph to draw: this store has no entities (it was indexed without an extractor). "
-                "Index with the spaCy extractor to see the entities and facts behind an answer.")
-        return
-    seeds = list(dict.fromkeys(name for h in hits for name in h.why.seed_entities))
-    top = [h.passage_id for h in hits[:GRAPH_PASSAGES]]
-    picture = kg.subgraph(seeds + top, depth=1, max_nodes=GRAPH_NODES)
-    focus = set(top) | {n for n, d in picture.nodes(data=True) if d.get("kind") == "entity" and d.get("label") in seeds}
-    clicked = graph_picture(picture, key="answer-graph", focus=focus, height=420)
-    st.caption(legend(picture) + " · :red[focus] = seed entities and top passages")
-    if clicked and picture.nodes[clicked].get("kind") == "entity":
-        common.open_entity(clicked)
-    if clicked:
-        st.session_state[PASSAGE_KEY] = clicked
-    shown = st.session_state.get(PASSAGE_KEY)
-    if shown in picture and picture.nodes[shown].get("kind") == "passage":
-        with st.container(border=True):
-            st.markdown(f"**{common.escape_md(picture.nodes[shown]['label'])}** `{shown}`")
-            st.markdown(common.escape_md(picture.nodes[shown].get("text", "")))
+    with st.expander(f"Recent questions · {len(history)}"):
+        for n, past in enumerate(history):
+            query = past["query"]
+            st.button(f"{common.escape_md(query.question)} · {methods.label(query.method)} · top {query.k}",
+                      key=f"history-{n}", type="tertiary", icon=":material/history:", on_click=_show_past,
+                      args=(past,))
 
 
 def render(kg: hippo.KnowledgeGraph) -> None:
@@ -146,18 +151,18 @@ def render(kg: hippo.KnowledgeGraph) -> None:
         st.info("The store is empty: add documents on the Documents page (or run `hippo index PATH --store "
                 f"{kg.store.location}`), then ask.")
         return
-    ask_form(kg)
+    with st.container():  # one element whatever it holds (a warning, the history), so the answer keeps its place
+        follow_url(kg)
+        ask_form(kg)
+        show_history()
     result = st.session_state.get(RESULT_KEY)
     if not result:
-        st.caption("Answers are quoted from your documents unless an LLM is configured; every passage shows why "
-                   "it was chosen.")
+        st.caption("hippo finds the passages that answer your question and shows the chain of facts that joins "
+                   "them. Without a language model the answer is the best-matching sentences, quoted.")
         return
-    answer = result["answer"]
-    show_answer(answer, result["method"], result["k"])
-    show_evidence(answer.hits)
-    show_trace(answer.hits)
-    with common.errors_shown():
-        show_answer_graph(kg, answer.hits)
+    show_in_url(result["query"])
+    query = result["query"]
+    show_answer(kg, result["answer"], query.method, query.k)
 
 
 def main() -> None:

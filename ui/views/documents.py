@@ -1,50 +1,65 @@
-"""Documents: what the store holds, adding files (with progress and skip reasons), deleting one."""
+"""Documents: what the store holds, adding files (with progress and skip reasons), deleting one.
+
+Indexing runs in a background thread (:mod:`hippo.ui.jobs`), so leaving the page does not stop it
+or lose its report: coming back shows the progress, or the summary once it is done.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
 import hippo
-from hippo.ui import common
+from hippo.ui import common, jobs
 
 REPORT_KEY = "documents_report"
+JOB_KEY = "documents_job"
 PENDING_KEY = "documents_pending_delete"
 DELETED_KEY = "documents_deleted"
 
 
 def upload(kg: hippo.KnowledgeGraph) -> None:
-    """The upload form; indexing shows a progress bar, then the run's summary and skips."""
+    """The upload form; indexing runs in the background with a progress bar, then its summary and skips."""
+    running = st.session_state.get(JOB_KEY) is not None
     with st.form("upload", clear_on_submit=True):
         files = st.file_uploader(
-            "Add documents", accept_multiple_files=True, key="upload_files",
+            "Add documents", accept_multiple_files=True, key="upload_files", disabled=running,
             help=f"Accepted: {', '.join('.' + t for t in common.ACCEPTED_TYPES)}; at most "
-                 f"{common.UPLOAD_LIMIT_MB} MB per file. Other files are skipped with the reason.")
-        submitted = st.form_submit_button("Index", type="primary", icon=":material/upload:")
+                 f"{common.UPLOAD_LIMIT_MB} MB per file. Other files are skipped with the reason. A file is "
+                 "recorded under its name, so the same file added here and from the command line is one document.")
+        submitted = st.form_submit_button("Index", type="primary", icon=":material/upload:", disabled=running)
     if submitted and files:
-        bar = st.progress(0.0, text="Indexing…")
-
-        def on_progress(p: Any) -> None:
-            bar.progress(p.files_done / max(p.files_total, 1),
-                         text=f"{p.files_done}/{p.files_total} file(s) · {p.passages} passage(s) · "
-                              f"{Path(p.current).name}")
-
-        try:
-            with st.spinner("Indexing (the first run loads the embedding model)…"):
-                report = common.index_uploads(kg, [(f.name, f.getvalue()) for f in files], on_progress)
-        finally:
-            bar.empty()
-        st.session_state[REPORT_KEY] = report
+        st.session_state.pop(REPORT_KEY, None)
+        st.session_state[JOB_KEY] = jobs.start_indexing(kg, [(f.name, f.getvalue()) for f in files])
     elif submitted:
         st.warning("Choose one or more files first.")
+    if st.session_state.get(JOB_KEY) is not None:
+        progress()
     show_report(st.session_state.get(REPORT_KEY))
 
 
-def show_report(report: hippo.IndexReport | None) -> None:
+@st.fragment(run_every=1.0)
+def progress() -> None:
+    """The running job's progress, refreshed every second; when it is done, its report and a full rerun."""
+    job: jobs.IndexJob | None = st.session_state.get(JOB_KEY)
+    if job is None:
+        return
+    if not job.future.done():
+        fraction, text = job.status()
+        st.progress(fraction, text=text)
+        return
+    st.session_state.pop(JOB_KEY, None)
+    st.session_state[REPORT_KEY] = job.outcome()
+    st.rerun()  # the listing and the sidebar's counts include the new documents
+
+
+def show_report(report: hippo.IndexReport | BaseException | None) -> None:
     if report is None:
+        return
+    if isinstance(report, BaseException):
+        common.show_error(report)
         return
     if report.files_read or report.files_unchanged:
         st.success(common.report_summary(report), icon=":material/check_circle:")
@@ -91,6 +106,7 @@ def confirm(kg: hippo.KnowledgeGraph, summary: Any) -> None:
             st.session_state.pop(PENDING_KEY, None)
             st.session_state.pop("delete_choice", None)
             removed = kg.delete(document.id)
+            st.session_state.pop(REPORT_KEY, None)  # the last run's summary no longer describes the store
             st.session_state[DELETED_KEY] = "Deleted " + ", ".join(f"“{d.title}”" for d in removed) + "."
             st.rerun()
         if no.button("Cancel", key="delete_no"):
