@@ -189,6 +189,17 @@ def index_stores(corpora: dict[Path, Path], fresh: bool, layers: bool) -> dict[s
     return seconds
 
 
+def earlier_rows(path: Path, reader: dict[str, str]) -> dict[str, dict]:
+    """The rows of an earlier run of the same reader, to append to; none when the file or its reader differ."""
+    if not path.exists():
+        return {}
+    earlier = json.loads(path.read_text())
+    if earlier.get("reader") != reader:
+        print(f"{path} was written with reader {earlier.get('reader')}; starting it anew", file=sys.stderr)
+        return {}
+    return earlier["methods"]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--set", required=True, choices=("demo", "2wiki", "locomo"))
@@ -200,6 +211,9 @@ def main() -> int:
     parser.add_argument("--store-root", default=str(ROOT / "build" / "bench" / "qa"), help="scratch stores")
     parser.add_argument("--fresh", action="store_true", help="re-index from scratch")
     parser.add_argument("--name", default="", help="results name (default qa-<set>)")
+    parser.add_argument("--append", action="store_true",
+                        help="keep the rows already in the results file (same reader and store) and add or replace "
+                             "these; each row records when it ran")
     args = parser.parse_args()
     rows = [r.strip() for r in args.rows.split(",") if r.strip()]
     unknown = sorted(set(rows) - set(ROWS))
@@ -222,11 +236,15 @@ def main() -> int:
         reader = {"mode": client.mode, "model": client.config.model}
         settings = kg.settings.to_dict()
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
-    methods = {row: run_row(row, questions, args.k, args.set != "locomo", log).summary() for row in rows}
+    name = args.name or f"qa-{args.set}"
+    methods = earlier_rows(RESULTS / f"{name}.json", reader) if args.append else {}
+    for row in rows:
+        methods[row] = {**run_row(row, questions, args.k, args.set != "locomo", log).summary(),
+                        "ran_at": time.strftime("%Y-%m-%dT%H:%M")}
     facts = {"questions": len(questions), "offset": args.offset, "k": args.k, "reader": reader,
              "index_seconds": index_seconds, "embed_model": settings["embed_model"],
              "extractor": settings["extractor"], "machine": machine_info()}
-    path = write_results(RESULTS, args.name or f"qa-{args.set}", methods, facts,
+    path = write_results(RESULTS, name, methods, facts,
                          notes="EM/F1 with SQuAD normalisation (max over aliases); every row read by the same model "
                                "from its top-k passages; `gold` shows the gold passages (the reader's ceiling). "
                                "Produced by `python bench/qa.py`.")
