@@ -8,12 +8,14 @@
   conversations (26, 30).
 - ``speed``: texts per second (wall and CPU) of each model on the same 2Wiki passages, interleaved, and
   of e5 on 1 and 2 threads.
+- ``demo``: every method on the demo corpus (data/demo, 15 multi-hop questions with gold titles) with
+  each embedder: recall@2/@5 of gold titles, all-gold@5, index seconds, query latency.
 - ``merge``: several result sets (one run per embedder of bench/twowiki.py or bench/locomo.py) into one
   set whose methods are named ``<method> [<model>]``, with each run's facts kept by model.
 
 Writes bench/results/embedders-calibration.json / embedders-speed.json, or the merged set.
 
-Usage: python bench/embedders.py calibrate | speed [--passages 400] | merge --into NAME SET...
+Usage: python bench/embedders.py calibrate | speed [--passages 400] | demo [--models A;B] | merge --into NAME SET...
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
+import hippo
 from hippo.embed import load_embedder
-from hippo.eval import machine_info, write_results
+from hippo.eval import all_gold_at_k, machine_info, percentile_ms, recall_at_k, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -36,6 +39,8 @@ RESULTS = ROOT / "bench" / "results"
 MINILM, E5 = "all-MiniLM-L6-v2", "multilingual-e5-small"
 REFERENCE = {"synonym_threshold": 0.8, "memgas_temperature": 0.05}
 DEV_CONVERSATIONS = ("26", "30")
+SPLIT = f"{E5}+{MINILM}"
+DEMO_METHODS = ("dense", "bm25", "hipporag", "memgas", "comorag")
 
 
 def titles() -> list[str]:
@@ -145,6 +150,42 @@ def speed(passages: int, rounds: int) -> int:
     return 0
 
 
+def demo(models: list[str], store_root: Path) -> int:
+    """Every method with each embedder on the demo corpus, one fresh store per embedder."""
+    import shutil
+
+    questions = json.loads((ROOT / "data" / "demo" / "questions.qa").read_text())
+    methods, runs = {}, {}
+    for model in models:
+        store = store_root / model.replace("+", "_")
+        shutil.rmtree(store, ignore_errors=True)
+        with hippo.open(store, embed_model=model, comorag_llm=False) as kg:
+            report = kg.index(ROOT / "data" / "demo")
+            runs[model] = {"index_seconds": round(report.seconds, 1),
+                           "stage_seconds": {k: round(v, 2) for k, v in report.stage_seconds.items()},
+                           **{k: kg.settings.to_dict()[k] for k in ("synonym_threshold", "memgas_temperature")}}
+            for method in DEMO_METHODS:
+                kg.retrieve(questions[0]["question"], k=5, method=method)  # warm caches outside timing
+                kg.embedder().clear_cache()
+                scores, latencies = {"recall@2": 0.0, "recall@5": 0.0, "all_gold@5": 0.0}, []
+                for q in questions:
+                    started = time.perf_counter()
+                    titles = [h.title for h in kg.retrieve(q["question"], k=5, method=method)]
+                    latencies.append(time.perf_counter() - started)
+                    gold = set(q["gold_titles"])
+                    scores["recall@2"] += recall_at_k(titles, gold, 2)
+                    scores["recall@5"] += recall_at_k(titles, gold, 5)
+                    scores["all_gold@5"] += all_gold_at_k(titles, gold, 5)
+                methods[f"{method} [{model}]"] = {**{k: round(v / len(questions), 4) for k, v in scores.items()},
+                                                  "latency_ms_p50": round(percentile_ms(latencies, 50), 2)}
+    facts = {"questions": len(questions), "runs": runs, "machine": machine_info()}
+    path = write_results(RESULTS, "demo-embedders", methods, facts,
+                         notes="data/demo, spaCy extractor, comorag offline (no LLM); recall of gold titles. "
+                               "Produced by `python bench/embedders.py demo`.")
+    print(path.with_suffix(".md").read_text())
+    return 0
+
+
 def merge(into: str, sets: list[str]) -> int:
     """One result set from runs that differ only in embedder: methods ``<method> [<model>]``, facts by model."""
     methods, facts = {}, {"runs": {}}
@@ -168,12 +209,17 @@ def main() -> int:
     fast = sub.add_parser("speed")
     fast.add_argument("--passages", type=int, default=400)
     fast.add_argument("--rounds", type=int, default=2)
+    small = sub.add_parser("demo")
+    small.add_argument("--models", default=f"{MINILM};{SPLIT};{E5}")
+    small.add_argument("--store-root", default=str(ROOT / "build" / "bench" / "demo-embedders"))
     joined = sub.add_parser("merge")
     joined.add_argument("--into", required=True)
     joined.add_argument("sets", nargs="+")
     args = parser.parse_args()
     if args.command == "calibrate":
         return calibrate()
+    if args.command == "demo":
+        return demo(args.models.split(";"), Path(args.store_root))
     if args.command == "speed":
         return speed(args.passages, args.rounds)
     return merge(args.into, args.sets)

@@ -55,6 +55,9 @@ class Settings:
     embed_threads : int
         Torch threads for embedding batches (0: every core). One by default: torch's threads
         collapse when a core is shared (measured 3x slower), see ``hippo.embed``.
+    embed_processes : int
+        Processes e5 embeds a batch of 256 or more texts with (1 = this process only; see
+        ``hippo.embed_e5``); sentence-transformers models use ``embed_threads`` instead.
     chunk_tokens, chunk_overlap : int
         Token budget of a passage and the overlap carried between consecutive passages
         of one document (whole sentences; see ``hippo.ingest.chunking``).
@@ -141,6 +144,7 @@ class Settings:
     embed_model: str = DEFAULT_EMBED_MODEL
     embed_batch_size: int = 64
     embed_threads: int = 1
+    embed_processes: int = 2
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS
     chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
     extractor: str = "spacy"
@@ -203,6 +207,7 @@ class Settings:
             raise ConfigError(f"comorag_cycles={self.comorag_cycles} must be 0 or more (default 3).")
         for name in (
             "embed_batch_size",
+            "embed_processes",
             "extract_processes",
             "ingest_batch_docs",
             "top_k",

