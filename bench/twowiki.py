@@ -8,7 +8,7 @@ Reads ../shared/data/2wikimultihopqa (6,119 passages, one per record, "title\\nt
 Writes bench/results/2wiki.json (the one results shape) and bench/results/2wiki.md.
 
 Usage: python bench/twowiki.py [--methods "dense;bm25;hipporag:passage_node_weight=0.2"] [--store DIR] [--limit N]
-                              [--reuse] [--set NAME]
+                              [--reuse] [--set NAME] [--setting name=value ...]
 When a method is ``comorag``, ComoRAG's layers are built (or brought up to date) first and their cost is
 recorded under ``layers``. ``--set`` names the results file (default ``2wiki``), so a partial run can be
 written beside the full one (e.g. ``--reuse --methods "hipporag;comorag" --set 2wiki-comorag``).
@@ -53,6 +53,15 @@ def parse_spec(spec: str) -> tuple[str, dict]:
         key, _, value = pair.partition("=")
         overrides[key] = json.loads(value.lower() if value in ("True", "False") else value)
     return name, overrides
+
+
+def _setting(text: str) -> tuple[str, object]:
+    """``"name=value"`` -> (name, value), the value read as JSON when it is JSON (numbers, true/false)."""
+    name, _, value = text.partition("=")
+    try:
+        return name, json.loads(value)
+    except json.JSONDecodeError:
+        return name, value
 
 
 def run_method(kg: hippo.KnowledgeGraph, method: str, recall_qs: list[dict], all_gold_qs: list[dict]) -> dict:
@@ -103,6 +112,8 @@ def main() -> int:
     parser.add_argument("--reuse", action="store_true",
                         help="keep an existing store at --store (only new or changed records are indexed)")
     parser.add_argument("--set", default="2wiki", help="results name: bench/results/<set>.json and .md")
+    parser.add_argument("--setting", action="append", default=[],
+                        help="name=value store setting, e.g. embed_model=multilingual-e5-small or memory_units=false")
     parser.add_argument("--rebuild-layers", action="store_true",
                         help="rebuild ComoRAG's layers even when up to date (to measure their cost)")
     args = parser.parse_args()
@@ -116,7 +127,8 @@ def main() -> int:
         recall_qs = recall_qs[: args.limit]
     if not args.reuse:
         shutil.rmtree(args.store, ignore_errors=True)
-    with hippo.open(args.store, extractor=args.extractor) as kg:
+    settings = dict(_setting(s) for s in args.setting)
+    with hippo.open(args.store, extractor=args.extractor, **settings) as kg:
         report = kg.index(corpus_path)
         layers = None
         if any(parse_spec(spec)[0] == "comorag" for spec in args.methods.split(";")):

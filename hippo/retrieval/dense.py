@@ -23,6 +23,6 @@ def retrieve_dense(context: RetrievalContext, queries: Sequence[str], k: int) ->
     over the cached passage matrix; a server store answers from its vector index
     (:meth:`~hippo.stores.base.GraphStore.nearest`).
     """
-    found = context.store.nearest("passage", context.embedder().encode(list(queries)), k,
+    found = context.store.nearest("passage", context.embedder().query(list(queries)), k,
                                   table=lambda: passage_table(context))
     return [make_hits(context, ids, scores, "dense") for ids, scores in found]

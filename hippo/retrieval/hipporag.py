@@ -164,12 +164,11 @@ def query_seeds(context: RetrievalContext, state: GraphState, queries: Sequence[
                 ) -> tuple[np.ndarray, np.ndarray, list[_Seeds]]:
     """Steps 1-4 for a batch of queries: dense passage scores (q, P), the reset matrix (n, q), entity seeds."""
     settings = context.settings
-    vectors = context.embedder().encode(list(queries))
-    dense = state.passages.scores(vectors)
+    dense = state.passages.scores(context.embedder().query(list(queries)))
     reset = np.zeros((state.graph.size, len(queries)))
     if state.facts.size == 0:
         return dense, reset, [_Seeds(np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64))] * len(queries)
-    fact_scores = state.facts.scores(vectors)
+    fact_scores = state.facts.scores(context.embedder().query(list(queries), against="fact"))
     top = [_top_facts(state, fact_scores[i], settings.linking_top_k) for i in range(len(queries))]
     kept, notes = _filter_facts(context, state, queries, [facts for facts, _ in top])
     seeds = [_entity_seeds(state, facts, normalised, settings.linking_top_k, note, settings.seed_named_only)

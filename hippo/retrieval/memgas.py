@@ -79,7 +79,7 @@ class _Walk:
 def _walk(context: RetrievalContext, state: MemoryState, queries: Sequence[str]) -> _Walk:
     settings = context.settings
     graph = state.graph
-    cosine = state.units.scores(context.embedder().encode(list(queries)))
+    cosine = state.units.scores(context.embedder().query(list(queries)))
     live = graph.unit_granularity >= 0
     routed, _ = route(np.where(live, cosine, 0.0), graph.unit_granularity, len(GRANULARITIES),
                             temperature=settings.memgas_temperature)
@@ -201,7 +201,7 @@ def search_units(context: RetrievalContext, queries: Sequence[str], k: int, gran
     if granularity is not None and granularity not in GRANULARITIES:
         raise ConfigError(f"unknown granularity {granularity!r}; choose one of: {', '.join(GRANULARITIES)}.")
     state = memory_state(context)
-    scores = state.units.scores(context.embedder().encode(list(queries)))
+    scores = state.units.scores(context.embedder().query(list(queries)))
     if granularity is not None:
         scores[:, state.graph.unit_granularity != GRANULARITIES.index(granularity)] = -np.inf
     out = []

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from hippo.config import Settings
+from hippo.embed import embedding_identity
 from hippo.errors import EmbeddingModelMismatch, StoreError
 from hippo.model import Entity, Fact, Matrix
 from hippo.stores.base import GraphStore, PassageContext
@@ -105,6 +106,8 @@ class SQLiteStore(SQLiteDocuments, SQLiteGraphReads, SQLiteLayers, GraphStore):
             write_meta(conn, {
                 "schema_version": str(SCHEMA_VERSION),
                 "settings": json.dumps(settings.to_dict()),
+                # which model and which prefix embed each kind of text (the name alone is what a store checks)
+                "embedding": json.dumps(embedding_identity(settings.embed_model)),
                 "created_at": str(time.time()),
                 "version": "0",
                 **{f"rows.{kind}": "0" for kind in VECTOR_KINDS},

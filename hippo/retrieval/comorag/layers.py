@@ -93,7 +93,7 @@ def tri_retrieve(context: RetrievalContext, layers: LayerState, texts: Sequence[
     if layers.empty:
         return out
     passages = passage_table(context)
-    vectors = context.embedder().encode(list(texts))
+    vectors = context.embedder().query(list(texts))
     cluster_scores = layers.clusters.scores(vectors)
     passage_scores = passages.scores(vectors)
     for layer, mask in (("semantic", layers.levels > EPISODIC_LEVEL), ("episodic", layers.levels == EPISODIC_LEVEL)):

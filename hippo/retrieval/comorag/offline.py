@@ -81,7 +81,7 @@ def offline_probes(context: RetrievalContext, loops: Sequence[Loop], limit: int,
     facts = context.store.facts_of_passages(every)
     heads = list(dict.fromkeys(p for top in sources for p in top[:PROBE_SOURCES]))
     mentions = context.store.mentions_of_passages(heads)
-    questions = context.embedder().encode([loop.query for loop in loops])
+    questions = context.embedder().query([loop.query for loop in loops], against="fact")
     out = []
     for loop, top, question in zip(loops, sources, questions):
         candidates: list[tuple[str, str, str | None, float]] = []  # (entity id, display, label, fact relevance)

