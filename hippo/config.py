@@ -66,11 +66,21 @@ class Settings:
     damping : float
         Personalized PageRank probability of following an edge (HippoRAG 2: 0.5).
     seed_named_only : bool
-        Seed only named entities (names, dates, numbers) from the linked facts, not generic noun
-        phrases (a hippo addition for offline extraction; see hippo.retrieval.hipporag).
+        Seed only named entities from the linked facts, not common-noun phrases, dates or numbers
+        (a hippo addition for offline extraction; see hippo.retrieval.hipporag).
     link_query_names : bool
-        Also seed the named entities written in the query (exact normalised name match), not only
-        those reached through query-to-fact similarity (a hippo addition; see hippo.graph.linking).
+        Also seed the named entities, dates and numbers written in the query (a whole name or at least
+        two words, exact normalised match), not only those reached through query-to-fact similarity
+        (a hippo addition; see hippo.graph.linking).
+    fact_floor : float
+        A linked fact weighs (cosine - floor) / (best cosine - floor), at least 0; 0 keeps HippoRAG 2's
+        min-max scaling, where the best of poor facts still weighs 1.
+    seed_rarity : str
+        How an entity seed is damped for being mentioned by n passages: ``inverse`` (1/n, HippoRAG 2),
+        ``sqrt`` (1/sqrt(n)), ``idf`` (log(N/n)/log N) or ``none``.
+    title_entities : bool
+        At ingest, every passage of a document that is not a conversation mentions the entity of its
+        title when the title reads as a name (a hippo addition; see hippo.ingest.graph_batch).
     fact_filter : bool
         Let the LLM (when one is configured) keep at most 4 of ``hipporag``'s top facts per query,
         HippoRAG 2's recognition memory; off by default because it costs one request per query.
@@ -139,6 +149,9 @@ class Settings:
     damping: float = DEFAULT_DAMPING
     seed_named_only: bool = True
     link_query_names: bool = True
+    fact_floor: float = 0.0
+    seed_rarity: str = "inverse"
+    title_entities: bool = True
     fact_filter: bool = False
     memory_units: bool = True
     memory_summaries: str = "extractive"
@@ -172,6 +185,10 @@ class Settings:
             raise ConfigError(f"memgas_damping={self.memgas_damping} must be in [0, 1).")
         if not self.memgas_temperature > 0:
             raise ConfigError(f"memgas_temperature={self.memgas_temperature} must be positive (default 0.05).")
+        if self.seed_rarity not in ("inverse", "sqrt", "idf", "none"):
+            raise ConfigError(f"seed_rarity={self.seed_rarity!r}; choose inverse, sqrt, idf or none.")
+        if not 0.0 <= self.fact_floor < 1.0:
+            raise ConfigError(f"fact_floor={self.fact_floor} must be in [0, 1) (0: min-max as HippoRAG 2).")
         if self.memory_summaries not in ("extractive", "llm"):
             raise ConfigError(f"memory_summaries={self.memory_summaries!r}; choose 'extractive' or 'llm'.")
         if self.comorag_base == "comorag":

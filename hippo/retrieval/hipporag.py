@@ -36,7 +36,7 @@ from hippo.retrieval.base import RetrievalContext, make_hits
 from hippo.retrieval.dense import passage_table
 from hippo.stores.vectors import VectorTable
 
-__all__ = ["retrieve_hipporag", "GraphState", "graph_state", "query_seeds", "minmax"]
+__all__ = ["retrieve_hipporag", "GraphState", "graph_state", "query_seeds", "minmax", "floored", "rarity"]
 
 PPR_BATCH = 64
 PPR_TOL = 1e-6
@@ -64,7 +64,9 @@ def graph_state(context: RetrievalContext) -> GraphState:
         entities, facts = store.vector_table("entity"), store.vector_table("fact")
         passages = passage_table(context)
         live = np.flatnonzero(entities.live)
-        names = build_name_index(*store.entity_names(), dict(zip(entities.ids[live].tolist(), live.tolist())))
+        ids, names_, displays = store.entity_names()
+        labels = {i: e.label for i, e in store.entities(ids).items()}
+        names = build_name_index(ids, names_, displays, dict(zip(entities.ids[live].tolist(), live.tolist())), labels)
         graph = build_graph(store.graph_edges(), entities, passages, facts, context.settings.synonym_threshold)
         return GraphState(graph, entities, passages, facts, names)
 
@@ -94,10 +96,49 @@ class _Seeds:
     note: str | None = None  # why the facts were not filtered, or why none is left
 
 
-def _top_facts(state: GraphState, fact_scores: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Steps 1-2 for one query: the top ``top_k`` fact rows (best first) and every fact's normalised score."""
+def floored(scores: np.ndarray, live: np.ndarray, floor: float) -> np.ndarray:
+    """Scores rescaled so that ``floor`` maps to 0 and the best live score to 1 (below the floor: 0).
+
+    Unlike :func:`minmax`, a fact with cosine 0.45 to the question does not weigh ~1 just because it
+    is the best of a poor lot: its weight says how far it stands above an absolute floor.
+
+    >>> floored(np.array([0.4, 0.7, 0.55]), np.array([True, True, True]), 0.5)
+    array([0. , 1. , 0.25])
+    """
+    out = np.zeros_like(scores, dtype=np.float64)
+    values = scores[live]
+    if values.size == 0:
+        return out
+    top = max(float(values.max()), floor + 1e-6)
+    out[live] = np.clip((values - floor) / (top - floor), 0.0, 1.0)
+    return out
+
+
+def rarity(passages: np.ndarray, total: int, kind: str) -> np.ndarray:
+    """How much a seed weighs for being mentioned by ``passages`` passages (out of ``total``).
+
+    ``inverse`` is HippoRAG 2's 1/n; ``sqrt`` (1/sqrt(n)) and ``idf`` (log(N/n) / log N) damp less,
+    so a question's subject mentioned by seven passages is not outweighed by a phrase mentioned once.
+    """
+    n = np.maximum(passages, 1).astype(np.float64)
+    if kind == "inverse":
+        return 1.0 / n
+    if kind == "sqrt":
+        return 1.0 / np.sqrt(n)
+    if kind == "idf":
+        size = max(total, 2) + 1
+        return np.log(size / n) / np.log(size)
+    if kind == "none":
+        return np.ones_like(n)
+    raise ValueError(f"seed_rarity={kind!r}; choose inverse, sqrt, idf or none")
+
+
+def _top_facts(state: GraphState, fact_scores: np.ndarray, top_k: int,
+               floor: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Steps 1-2 for one query: the top ``top_k`` fact rows (best first) and every fact's weight
+    (min-max normalised as HippoRAG 2 with ``floor`` 0, else :func:`floored`)."""
     live = state.facts.live & (state.graph.fact_subject >= 0)
-    normalised = minmax(fact_scores, live)
+    normalised = floored(fact_scores, live, floor) if floor > 0 else minmax(fact_scores, live)
     candidates = np.flatnonzero(live)
     if candidates.size > top_k:
         candidates = candidates[np.argpartition(-normalised[candidates], top_k - 1)[:top_k]]
@@ -105,12 +146,12 @@ def _top_facts(state: GraphState, fact_scores: np.ndarray, top_k: int) -> tuple[
 
 
 def _entity_seeds(state: GraphState, facts: np.ndarray, normalised: np.ndarray, top_k: int,
-                  note: str | None = None, named_only: bool = False) -> _Seeds:
+                  note: str | None = None, named_only: bool = False, damping: str = "inverse") -> _Seeds:
     """Step 3 for one query: the entity seeds that the kept ``facts`` give."""
     if facts.size == 0:
         return _Seeds(np.zeros(0, np.int64), np.zeros(0), facts, note)
     rows = np.concatenate([state.graph.fact_subject[facts], state.graph.fact_object[facts]])
-    weights = np.tile(normalised[facts], 2) / np.maximum(state.graph.entity_passages[rows], 1)
+    weights = np.tile(normalised[facts], 2) * rarity(state.graph.entity_passages[rows], state.passages.size, damping)
     if named_only:
         keep_named = np.fromiter((r in state.names.named for r in rows.tolist()), dtype=bool, count=rows.size)
         rows, weights = rows[keep_named], weights[keep_named]
@@ -121,12 +162,12 @@ def _entity_seeds(state: GraphState, facts: np.ndarray, normalised: np.ndarray, 
     return _Seeds(unique[keep], mean[keep], facts, note)
 
 
-def _with_named(state: GraphState, seed: _Seeds, query: str, top_k: int) -> _Seeds:
-    """Add the entities the query names (see :mod:`hippo.graph.linking`), weighted 1 / their passage count."""
+def _with_named(state: GraphState, seed: _Seeds, query: str, top_k: int, damping: str = "inverse") -> _Seeds:
+    """Add the entities the query names (see :mod:`hippo.graph.linking`), weighted by :func:`rarity`."""
     named = link_names(query, state.names)[:top_k]
     if named.size == 0:
         return seed
-    weights = 1.0 / np.maximum(state.graph.entity_passages[named], 1)
+    weights = rarity(state.graph.entity_passages[named], state.passages.size, damping)
     merged: dict[int, float] = dict(zip(seed.entity_rows.tolist(), seed.entity_weights.tolist()))
     for row, weight in zip(named.tolist(), weights.tolist()):
         merged[row] = max(merged.get(row, 0.0), weight)
@@ -170,12 +211,15 @@ def query_seeds(context: RetrievalContext, state: GraphState, queries: Sequence[
     if state.facts.size == 0:
         return dense, reset, [_Seeds(np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64))] * len(queries)
     fact_scores = state.facts.scores(vectors)
-    top = [_top_facts(state, fact_scores[i], settings.linking_top_k) for i in range(len(queries))]
+    top = [_top_facts(state, fact_scores[i], settings.linking_top_k, settings.fact_floor)
+           for i in range(len(queries))]
     kept, notes = _filter_facts(context, state, queries, [facts for facts, _ in top])
-    seeds = [_entity_seeds(state, facts, normalised, settings.linking_top_k, note, settings.seed_named_only)
+    seeds = [_entity_seeds(state, facts, normalised, settings.linking_top_k, note, settings.seed_named_only,
+                           settings.seed_rarity)
              for facts, (_, normalised), note in zip(kept, top, notes)]
     if settings.link_query_names:
-        seeds = [seed if seed.note == FILTER_KEPT_NONE else _with_named(state, seed, query, settings.linking_top_k)
+        seeds = [seed if seed.note == FILTER_KEPT_NONE else
+                 _with_named(state, seed, query, settings.linking_top_k, settings.seed_rarity)
                  for seed, query in zip(seeds, queries)]
     for column, seed in enumerate(seeds):
         reset[seed.entity_rows, column] = seed.entity_weights

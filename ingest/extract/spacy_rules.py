@@ -87,7 +87,9 @@ class Fact:
 def is_name_part(nmod: Token) -> bool:
     """An of-phrase inside a proper name ("University of Coldbrook", "Fire of 1897"), not a relation."""
     cases = [c.lower_ for c in nmod.children if c.dep_ == "case"]
-    return cases == ["of"] and nmod.head.pos_ == "PROPN" and nmod.pos_ in ("PROPN", "NUM") and nmod.i > nmod.head.i
+    capitalised = nmod.pos_ in ("NOUN", "ADJ") and nmod.text[:1].isupper()  # "Reign of Terror": a mis-tagged name
+    return (cases == ["of"] and nmod.head.pos_ == "PROPN" and (nmod.pos_ in ("PROPN", "NUM") or capitalised)
+            and nmod.i > nmod.head.i)
 
 
 def keeps_modifier(nmod: Token) -> bool:
