@@ -78,6 +78,9 @@ class Settings:
     seed_rarity : str
         How an entity seed is damped for being mentioned by n passages: ``inverse`` (1/n, HippoRAG 2),
         ``sqrt`` (1/sqrt(n)), ``idf`` (log(N/n)/log N) or ``none``.
+    title_edge_weight : float
+        Weight of the edge between a passage and its document's title entity (other mentions weigh 1):
+        above 1, PageRank mass that reaches a subject flows on to its own article.
     title_entities : bool
         At ingest, every passage of a document that is not a conversation mentions the entity of its
         title when the title reads as a name (a hippo addition; see hippo.ingest.graph_batch).
@@ -152,6 +155,7 @@ class Settings:
     fact_floor: float = 0.0
     seed_rarity: str = "inverse"
     title_entities: bool = True
+    title_edge_weight: float = 1.0
     fact_filter: bool = False
     memory_units: bool = True
     memory_summaries: str = "extractive"
@@ -187,6 +191,8 @@ class Settings:
             raise ConfigError(f"memgas_temperature={self.memgas_temperature} must be positive (default 0.05).")
         if self.seed_rarity not in ("inverse", "sqrt", "idf", "none"):
             raise ConfigError(f"seed_rarity={self.seed_rarity!r}; choose inverse, sqrt, idf or none.")
+        if not self.title_edge_weight > 0:
+            raise ConfigError(f"title_edge_weight={self.title_edge_weight} must be positive (default 1).")
         if not 0.0 <= self.fact_floor < 1.0:
             raise ConfigError(f"fact_floor={self.fact_floor} must be in [0, 1) (0: min-max as HippoRAG 2).")
         if self.memory_summaries not in ("extractive", "llm"):

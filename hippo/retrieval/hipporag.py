@@ -29,12 +29,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from hippo.graph.linking import NameIndex, build_name_index, link_names
+from hippo.ingest.extract.labels import title_label
 from hippo.graph.matrix import GraphMatrix, build_graph
 from hippo.graph.ppr import personalized_pagerank
-from hippo.model import Hit, Why
+from hippo.model import Hit, Why, make_id
 from hippo.retrieval.base import RetrievalContext, make_hits
 from hippo.retrieval.dense import passage_table
+from hippo.stores.base import GraphStore
 from hippo.stores.vectors import VectorTable
+from hippo.text import normalize_name
 
 __all__ = ["retrieve_hipporag", "GraphState", "graph_state", "query_seeds", "minmax", "floored", "rarity"]
 
@@ -67,10 +70,20 @@ def graph_state(context: RetrievalContext) -> GraphState:
         ids, names_, displays = store.entity_names()
         labels = {i: e.label for i, e in store.entities(ids).items()}
         names = build_name_index(ids, names_, displays, dict(zip(entities.ids[live].tolist(), live.tolist())), labels)
-        graph = build_graph(store.graph_edges(), entities, passages, facts, context.settings.synonym_threshold)
+        weight = context.settings.title_edge_weight
+        titles = _title_entities(store, passages) if weight != 1.0 else None
+        graph = build_graph(store.graph_edges(), entities, passages, facts, context.settings.synonym_threshold,
+                            titles, weight)
         return GraphState(graph, entities, passages, facts, names)
 
     return context.cache.get("graph", build)
+
+
+def _title_entities(store: GraphStore, passages: VectorTable) -> dict[str, str]:
+    """Passage id -> entity id of its document's title (the entity the title rule of ingest made)."""
+    ids = passages.ids[np.flatnonzero(passages.live)].tolist()
+    return {pid: make_id("e", normalize_name(c.title)) for pid, c in store.passage_context(ids).items()
+            if c.title and title_label(c.title)}
 
 
 def minmax(scores: np.ndarray, live: np.ndarray) -> np.ndarray:
@@ -263,6 +276,8 @@ def _top(scores: np.ndarray, live: np.ndarray, k: int) -> np.ndarray:
 
 
 def _ranked(context: RetrievalContext, state: GraphState, mass: np.ndarray, seed: _Seeds, k: int) -> list[Hit]:
+    """The top ``k`` passages by PageRank mass, each explained by what touches it: the seeds it mentions and
+    the linked facts it states (not every linked fact under every hit)."""
     rows = _top(mass, state.passages.live, k)
     entity_ids = state.entities.ids[seed.entity_rows].tolist()
     fact_ids = state.facts.ids[seed.fact_rows].tolist()
@@ -270,10 +285,10 @@ def _ranked(context: RetrievalContext, state: GraphState, mass: np.ndarray, seed
     facts = context.store.facts(fact_ids)
     whys = []
     for row in rows:
+        passage_id = state.passages.ids[row]
         mentioned = set(state.graph.passage_entities[[row]].indices.tolist())
         names = [entities[i].display for r, i in zip(seed.entity_rows, entity_ids) if r in mentioned and i in entities]
-        texts = [facts[f].text for f, r in zip(fact_ids, seed.fact_rows) if f in facts and (
-            state.graph.fact_subject[r] in mentioned or state.graph.fact_object[r] in mentioned)]
+        texts = [facts[f].text for f in fact_ids if f in facts and passage_id in facts[f].passage_ids]
         whys.append(Why(seed_entities=tuple(names), facts=tuple(texts), fallback=seed.note))
     return make_hits(context, state.passages.ids[rows].tolist(), mass[rows], "hipporag", whys)
 

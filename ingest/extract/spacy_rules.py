@@ -59,6 +59,9 @@ RELATIVE_PRONOUNS = {"who", "whom", "which", "that"}
 # children that stay inside a noun phrase, with their whole subtree
 PHRASE_KEEP = {"det", "det:predet", "compound", "flat", "fixed", "amod", "nummod", "nmod:poss", "nmod:unmarked",
                "goeswith", "nmod:desc"}
+CLAUSE_KEEP = {"acl:relcl", "acl"}
+"""Clauses that stay in an argument's text ("an animal that cares for its young"): the fact reads as the
+sentence says; the entity the argument becomes is cut to its name or head noun (see spacy_names)."""
 Raw = tuple[Token, str, Token]  # (subject head, predicate, object head) before phrases are built
 EDGE_DROP = {"case", "cc", "mark", "punct"}  # never the first or last word of an argument
 PHRASE_INNER_PUNCT = {"-", "–", "'", "/", "&", ".", "’"}
@@ -112,7 +115,7 @@ def entity_range(token: Token) -> range:
     return range(start, end)
 
 
-def noun_phrase(head: Token) -> Arg:
+def noun_phrase(head: Token, source: Token | None = None) -> Arg:
     """The noun phrase headed by ``head``: modifiers that name it, not clauses or relations.
 
     A named entity the head is in stays whole ("Delta & Pine Land Co.", "Bank of England"), even
@@ -121,6 +124,9 @@ def noun_phrase(head: Token) -> Arg:
     that one person is one entity; :func:`title_phrase` turns the title into a fact.
     """
     name, _ = split_title(head, phrase_tokens(head))
+    if source is not None and source.i != head.i and source.i in name:
+        inside = {t.i for t in source.subtree}  # the clause the fact comes from is not part of its argument
+        name = _trim(head.doc, [i for i in name if i not in inside], head.i)
     return Arg(head.i, tuple(name))
 
 
@@ -158,6 +164,8 @@ def phrase_tokens(head: Token, nested: bool = False) -> list[int]:
     for child in head.children:
         if child.dep_ in PHRASE_KEEP:
             keep.update(t.i for t in child.subtree if t.dep_ not in ("punct", "cc") or t.text in PHRASE_INNER_PUNCT)
+        elif child.dep_ in CLAUSE_KEEP and not nested and child.i > head.i:
+            keep.update(t.i for t in child.subtree)
         elif child.dep_ == "nmod" and (is_name_part(child) or (not nested and keeps_modifier(child))):
             keep.update(phrase_tokens(child, nested=True))
             keep.update(t.i for c in child.children if c.dep_ == "case" for t in (c, *c.children) if t.dep_ != "punct")
@@ -338,10 +346,23 @@ def name_first(described: Token, description: Token) -> tuple[Token, Token]:
 
 
 def link_facts(subject: Token, nominal: Token, link: str) -> Iterator[Raw]:
-    """(X, link, N), plus (X, "link N of", Z) for each relational modifier or possessor Z of a common noun N."""
+    """(X, "link N of", Z) for each relational modifier or possessor Z of a common noun N, else (X, link, N).
+
+    "X was the director of Y" says one thing, that X directed Y: (X, "was the director of", Y)
+    states it, and a separate (X, "was", the director) would only repeat half of it.
+    """
     for noun in conjuncts(nominal):
-        yield subject, link, noun
-        yield from relational_facts(subject, link, noun)
+        relations = list(relational_facts(subject, link, noun))
+        yield from relations or [(subject, link, noun)]
+
+
+def relational_words(noun: Token) -> str:
+    """The relational noun as the predicate writes it, with its determiner and modifiers but not its
+    possessor: "the third director" (of Y), as the sentence says it."""
+    possessor = {t.i for c in noun.children if c.dep_ == "nmod:poss" for t in c.subtree}
+    tokens = [noun.doc[i] for i in phrase_tokens(noun, nested=True) if i not in possessor and i <= noun.i]
+    words = [t.lower_ if t.pos_ == "DET" or (t.i == noun.i and noun.pos_ != "PROPN") else t.text for t in tokens]
+    return " ".join(words) or noun.lower_
 
 
 def relational_facts(subject: Token, link: str, noun: Token) -> Iterator[Raw]:
@@ -350,7 +371,7 @@ def relational_facts(subject: Token, link: str, noun: Token) -> Iterator[Raw]:
     A relational noun's complement is the fact ("X was the director of Y", "X launched a series of
     Z"): the of-phrase is left out of the argument (see :func:`noun_phrase`) and linked here.
     """
-    word = noun.text if noun.pos_ == "PROPN" else noun.lower_
+    word = relational_words(noun)
     for child in noun.children:
         if child.dep_ == "nmod" and case_text(child) == "of" and not is_name_part(child):
             for target in conjuncts(child):
@@ -391,6 +412,11 @@ def verbal_facts(verb: Token) -> Iterator[Raw]:
                         yield from rel
             elif dep == "xcomp" and child.pos_ in NOMINAL and not has_child(child, {"cop"}):
                 yield from link_facts(subject, child, pred)
+            elif dep == "ccomp" and child.i > verb.i and has_child(child, SUBJECTS):
+                # "X indicated that Y could carry Z", "X told Y that Z": the clause is what X said (to Y)
+                told = [c for c in verb.children if c.dep_ in ("iobj", "obj") and c.i < child.i]
+                words = [pred, *(render_phrase(verb.doc, noun_phrase(t)) for t in told)]
+                yield subject, " ".join(words), child
 
 
 def copular_facts(nominal: Token) -> Iterator[Raw]:
@@ -451,26 +477,44 @@ def _named_fact(fact: Raw) -> Raw:
     return fact if named_subject.i == named_obj.i else (named_subject, predicate, named_obj)
 
 
+def render_phrase(doc: Doc, arg: Arg) -> str:
+    """A phrase's words as written, for a predicate that carries them ("told the reporters")."""
+    return " ".join(doc[i].text for i in arg.tokens)
+
+
+def clause_phrase(head: Token) -> Arg:
+    """A reported clause as an argument: its whole text, without edge punctuation."""
+    return Arg(head.i, tuple(_trim(head.doc, [t.i for t in head.subtree], head.i)))
+
+
 def sentence_facts(sentence: Span) -> list[Fact]:
-    """Every fact the rules find in one parsed sentence, in token order, without duplicates."""
-    raw: list[Raw] = []
+    """Every fact the rules find in one parsed sentence, in token order, without duplicates.
+
+    A fact read off a clause kept inside an argument ("the book that Ada wrote" -> (Ada, wrote, the
+    book)) leaves that clause out of its own arguments.
+    """
+    raw: list[tuple[Raw, Token]] = []
     for token in sentence:
+        found: list[Raw] = []
         if has_child(token, {"cop"}):
-            raw.extend(copular_facts(token))
+            found.extend(copular_facts(token))
         elif is_predicate(token):
-            raw.extend(verbal_facts(token))
+            found.extend(verbal_facts(token))
         if token.pos_ in NOMINAL:
-            raw.extend(appositive_facts(token))
+            found.extend(appositive_facts(token))
         if token.pos_ == "PROPN":
-            raw.extend(located_facts(token))
+            found.extend(located_facts(token))
+        raw.extend((fact, token) for fact in found)
     facts: list[Fact] = []
     seen: set[tuple[int, str, int]] = set()
-    for subject, predicate, obj in map(_named_fact, raw):
+    for (subject, predicate, obj), source in ((_named_fact(fact), source) for fact, source in raw):
         key = (subject.i, predicate, obj.i)
-        if key in seen or subject.i == obj.i or not {subject.pos_, obj.pos_} <= NOMINAL:
-            continue  # arguments are noun phrases: a mis-parsed adjective or verb is not an entity
+        clause = obj.dep_ == "ccomp"
+        if key in seen or subject.i == obj.i or subject.pos_ not in NOMINAL or not (obj.pos_ in NOMINAL or clause):
+            continue  # arguments are noun phrases or a reported clause: a mis-parsed adjective or verb is not
         seen.add(key)
-        facts.append(Fact(noun_phrase(subject), predicate, noun_phrase(obj)))
+        object_arg = clause_phrase(obj) if clause else noun_phrase(obj, source)
+        facts.append(Fact(noun_phrase(subject, source), predicate, object_arg))
         for head in (subject, obj):
             title = title_phrase(head)
             if title is not None and (head.i, "is", title.head) not in seen:
