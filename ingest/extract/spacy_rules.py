@@ -60,8 +60,9 @@ RELATIVE_PRONOUNS = {"who", "whom", "which", "that"}
 PHRASE_KEEP = {"det", "det:predet", "compound", "flat", "fixed", "amod", "nummod", "nmod:poss", "nmod:unmarked",
                "goeswith", "nmod:desc"}
 CLAUSE_KEEP = {"acl:relcl", "acl"}
-"""Clauses that stay in an argument's text ("an animal that cares for its young"): the fact reads as the
-sentence says; the entity the argument becomes is cut to its name or head noun (see spacy_names)."""
+"""Clauses that stay in a common noun's argument text ("an animal that cares for its young"): the fact reads
+as the sentence says; the entity the argument becomes is cut to its head noun (see spacy_names). A name
+is identified already ("Ada Lindqvist, who founded X," is Ada Lindqvist), so its clauses are left out."""
 Raw = tuple[Token, str, Token]  # (subject head, predicate, object head) before phrases are built
 EDGE_DROP = {"case", "cc", "mark", "punct"}  # never the first or last word of an argument
 PHRASE_INNER_PUNCT = {"-", "–", "'", "/", "&", ".", "’"}
@@ -164,7 +165,7 @@ def phrase_tokens(head: Token, nested: bool = False) -> list[int]:
     for child in head.children:
         if child.dep_ in PHRASE_KEEP:
             keep.update(t.i for t in child.subtree if t.dep_ not in ("punct", "cc") or t.text in PHRASE_INNER_PUNCT)
-        elif child.dep_ in CLAUSE_KEEP and not nested and child.i > head.i:
+        elif child.dep_ in CLAUSE_KEEP and not nested and child.i > head.i and not is_name(head):
             keep.update(t.i for t in child.subtree)
         elif child.dep_ == "nmod" and (is_name_part(child) or (not nested and keeps_modifier(child))):
             keep.update(phrase_tokens(child, nested=True))
