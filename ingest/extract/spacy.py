@@ -254,7 +254,8 @@ def entity_mention(doc: Doc, arg: Arg, resolved: Mention) -> Mention:
     head = doc[arg.head]
     if head.pos_ == "PRON":
         return resolved if resolved.label else Mention(resolved.display, COMMON)
-    if any(doc[i].pos_ == "PRON" and doc[i].dep_ == "nmod:poss" and not _in_name(doc[i]) for i in arg.tokens):
+    if any(doc[i].pos_ == "PRON" and doc[i].dep_ == "nmod:poss" and doc[i].head.i == arg.head and not _in_name(doc[i])
+           for i in arg.tokens):
         return Mention(resolved.display, COMMON)
     tokens, label = entity_tokens(doc, arg.head, arg.tokens)
     return Mention(render(doc, Arg(arg.head, tuple(tokens))), label)
@@ -325,7 +326,7 @@ def resolve_arg(
     substitutions: dict[int, str] = {}
     for i in arg.tokens:
         token = doc[i]
-        if token.pos_ == "PRON" and token.dep_ == "nmod:poss" and not _in_name(token):
+        if token.pos_ == "PRON" and token.dep_ == "nmod:poss" and token.head.i == arg.head and not _in_name(token):
             referent = passage.referent(token, line)
             if referent is None and keep_pronouns:
                 continue
