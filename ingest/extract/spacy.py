@@ -218,6 +218,7 @@ def passage_extraction(docs: list[Doc], *, keep_pronouns: bool = False) -> Extra
     triples: dict[Triple, None] = {}
     covered: set[tuple[int, int]] = set()  # (line, token) of every token of a kept argument
     heads: set[tuple[int, int]] = set()  # (line, token) of every kept argument's head
+    in_names: set[tuple[int, int]] = set()  # (line, token) of every kept argument's entity ("Hale" in "Farrant and Hale")
     for line, fact in facts:
         subject = resolve_arg(passage, line, fact.subject, keep_pronouns=keep_pronouns)
         obj = (
@@ -228,8 +229,8 @@ def passage_extraction(docs: list[Doc], *, keep_pronouns: bool = False) -> Extra
         if subject is None or obj is None:
             continue
         doc = docs[line]
-        subject_entity = entity_mention(doc, fact.subject, subject)
-        obj_entity = entity_mention(doc, fact.object, obj)
+        (subject_entity, subject_tokens), (obj_entity, obj_tokens) = (entity_mention(doc, fact.subject, subject),
+                                                                      entity_mention(doc, fact.object, obj))
         if not _distinct_names(subject_entity, obj_entity):
             continue
         _add_entity(entities, subject_entity)
@@ -237,28 +238,31 @@ def passage_extraction(docs: list[Doc], *, keep_pronouns: bool = False) -> Extra
         triples[Triple(subject.display, fact.predicate, obj.display, _narrower(subject_entity, subject),
                        _narrower(obj_entity, obj))] = None
         covered.update((line, i) for arg in (fact.subject, fact.object) for i in arg.tokens)
+        in_names.update((line, i) for i in (*subject_tokens, *obj_tokens))
         heads.update((line, arg.head) for arg in (fact.subject, fact.object))
     for line, doc in enumerate(docs):
         for ent in doc.ents:
-            if not _inside_argument(covered, heads, line, ent):
+            inside_name = all((line, i) in in_names for i in range(ent.start, ent.end))
+            if not inside_name and not _inside_argument(covered, heads, line, ent):
                 _add_entity(entities, span_mention(doc, ent))
     return Extraction(entities=tuple(entities.values()), triples=tuple(triples))
 
 
-def entity_mention(doc: Doc, arg: Arg, resolved: Mention) -> Mention:
-    """The entity an argument is (see :mod:`hippo.ingest.extract.spacy_names`), given its resolved mention.
+def entity_mention(doc: Doc, arg: Arg, resolved: Mention) -> tuple[Mention, list[int]]:
+    """The entity an argument is (see :mod:`hippo.ingest.extract.spacy_names`), given its resolved mention,
+    and the tokens it covers (none for a pronoun's referent).
 
     A pronoun stands for its referent's entity; an argument with a substituted possessor ("Ada
     Lindqvist's father") is a common-noun phrase as rendered.
     """
     head = doc[arg.head]
     if head.pos_ == "PRON":
-        return resolved if resolved.label else Mention(resolved.display, COMMON)
+        return (resolved if resolved.label else Mention(resolved.display, COMMON)), []
     if any(doc[i].pos_ == "PRON" and doc[i].dep_ == "nmod:poss" and doc[i].head.i == arg.head and not _in_name(doc[i])
            for i in arg.tokens):
-        return Mention(resolved.display, COMMON)
+        return Mention(resolved.display, COMMON), []
     tokens, label = entity_tokens(doc, arg.head, arg.tokens)
-    return Mention(render(doc, Arg(arg.head, tuple(tokens))), label)
+    return Mention(render(doc, Arg(arg.head, tuple(tokens))), label), tokens
 
 
 def span_mention(doc: Doc, ent: Span) -> Mention:

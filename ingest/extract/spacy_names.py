@@ -30,8 +30,8 @@ __all__ = ["entity_tokens"]
 CONNECTORS = {"of", "and", "&", "de", "del", "della", "da", "di", "du", "des", "la", "le", "von", "van", "der",
               "den", "y", "-", "–", "'", "’", ".", "on", "upon", "for", "the"}
 """Words that may sit inside a name between name words ("Bank of England", "Farrant and Hale",
-"Stratford-upon-Avon"); never at its edges. Outside an NER span only "of", "-" and "." may."""
-LOOSE_CONNECTORS = {"of", "-", "–", "."}
+"Stratford-upon-Avon"); never at its edges. Outside an NER span only "of", "and", "-" and "." may."""
+LOOSE_CONNECTORS = {"of", "-", "–", ".", "and", "&"}  # "and" is in an argument only inside a name
 INNER = {"-", "–", "/", "'", "’"}
 LEADING = {"det", "det:predet", "nmod:poss", "case", "cc", "punct"}
 GLUE_POS = {"ADP", "VERB", "AUX", "SCONJ", "PRON", "DET", "PART", "INTJ", "CCONJ", "PUNCT"}
@@ -88,7 +88,7 @@ def _ner_label(doc: Doc, tokens: list[int]) -> str | None:
     inside = set(tokens)
     for i in tokens:
         span = _ner_span(doc[i])
-        if span and all(j in inside for j in span):
+        if span and all(j in inside or doc[j].pos_ == "DET" for j in span):  # "[The Farrant Transit Circle]"
             return doc[i].ent_type_
     return None
 

@@ -163,7 +163,9 @@ def phrase_tokens(head: Token, nested: bool = False) -> list[int]:
     keep = {head.i}
     keep.update(i for i in entity_range(head) if head.left_edge.i <= i <= head.right_edge.i)
     for child in head.children:
-        if child.dep_ in PHRASE_KEEP:
+        if child.dep_ == "conj" and firm_name(head, child):
+            keep.update((head.i + 1, child.i))
+        elif child.dep_ in PHRASE_KEEP:
             keep.update(t.i for t in child.subtree if t.dep_ not in ("punct", "cc") or t.text in PHRASE_INNER_PUNCT)
         elif child.dep_ in CLAUSE_KEEP and not nested and child.i > head.i and not is_name(head):
             keep.update(t.i for t in child.subtree)
@@ -192,8 +194,20 @@ def conjuncts(token: Token) -> list[Token]:
         if child.i in name:
             continue  # "Delta & Pine Land Co." is one name, not two
         if child.dep_ == "conj" and child.pos_ in NOMINAL and not has_child(child, SUBJECTS | {"cop"}):
-            found.extend(conjuncts(child))
+            if not firm_name(token, child):
+                found.extend(conjuncts(child))
     return found
+
+
+def firm_name(first: Token, second: Token) -> bool:
+    """"Farrant and Hale" as the NER reads it: a one-word organisation (or other non-person name)
+    coordinated with one more word is the organisation's name (a firm named after its founders), not two
+    things; "Ada and Tom" (persons) and "Kettleby and Lanmere" (places) stay two."""
+    if first.ent_type_ not in ("ORG", "OTH") or second.i != first.i + 2 or first.doc[first.i + 1].lower_ not in (
+            "and", "&"):
+        return False
+    single = not any(c.dep_ in ("compound", "flat") and c.pos_ == "PROPN" for t in (first, second) for c in t.children)
+    return single and is_name(second) and first.pos_ in ("PROPN", "NOUN")
 
 
 def has_child(token: Token, deps: set[str]) -> bool:
