@@ -72,6 +72,8 @@ class Settings:
         Also seed the named entities, dates and numbers written in the query (a whole name or at least
         two words, exact normalised match), not only those reached through query-to-fact similarity
         (a hippo addition; see hippo.graph.linking).
+    name_seed_weight : float
+        Seed weight of an entity the query names, before rarity damping (a fact-linked seed weighs at most 1).
     fact_floor : float
         A linked fact weighs (cosine - floor) / (best cosine - floor), at least 0; 0 keeps HippoRAG 2's
         min-max scaling, where the best of poor facts still weighs 1.
@@ -152,6 +154,7 @@ class Settings:
     damping: float = DEFAULT_DAMPING
     seed_named_only: bool = True
     link_query_names: bool = True
+    name_seed_weight: float = 1.0
     fact_floor: float = 0.0
     seed_rarity: str = "inverse"
     title_entities: bool = True
@@ -191,6 +194,8 @@ class Settings:
             raise ConfigError(f"memgas_temperature={self.memgas_temperature} must be positive (default 0.05).")
         if self.seed_rarity not in ("inverse", "sqrt", "idf", "none"):
             raise ConfigError(f"seed_rarity={self.seed_rarity!r}; choose inverse, sqrt, idf or none.")
+        if not self.name_seed_weight > 0:
+            raise ConfigError(f"name_seed_weight={self.name_seed_weight} must be positive (default 1).")
         if not self.title_edge_weight > 0:
             raise ConfigError(f"title_edge_weight={self.title_edge_weight} must be positive (default 1).")
         if not 0.0 <= self.fact_floor < 1.0:

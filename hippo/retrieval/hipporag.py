@@ -175,12 +175,13 @@ def _entity_seeds(state: GraphState, facts: np.ndarray, normalised: np.ndarray, 
     return _Seeds(unique[keep], mean[keep], facts, note)
 
 
-def _with_named(state: GraphState, seed: _Seeds, query: str, top_k: int, damping: str = "inverse") -> _Seeds:
-    """Add the entities the query names (see :mod:`hippo.graph.linking`), weighted by :func:`rarity`."""
+def _with_named(state: GraphState, seed: _Seeds, query: str, top_k: int, damping: str = "inverse",
+                scale: float = 1.0) -> _Seeds:
+    """Add the entities the query names (see :mod:`hippo.graph.linking`), weighted ``scale`` x :func:`rarity`."""
     named = link_names(query, state.names)[:top_k]
     if named.size == 0:
         return seed
-    weights = rarity(state.graph.entity_passages[named], state.passages.size, damping)
+    weights = scale * rarity(state.graph.entity_passages[named], state.passages.size, damping)
     merged: dict[int, float] = dict(zip(seed.entity_rows.tolist(), seed.entity_weights.tolist()))
     for row, weight in zip(named.tolist(), weights.tolist()):
         merged[row] = max(merged.get(row, 0.0), weight)
@@ -232,7 +233,7 @@ def query_seeds(context: RetrievalContext, state: GraphState, queries: Sequence[
              for facts, (_, normalised), note in zip(kept, top, notes)]
     if settings.link_query_names:
         seeds = [seed if seed.note == FILTER_KEPT_NONE else
-                 _with_named(state, seed, query, settings.linking_top_k, settings.seed_rarity)
+                 _with_named(state, seed, query, settings.linking_top_k, settings.seed_rarity, settings.name_seed_weight)
                  for seed, query in zip(seeds, queries)]
     for column, seed in enumerate(seeds):
         reset[seed.entity_rows, column] = seed.entity_weights

@@ -63,3 +63,10 @@ def test_labels_rank_names_above_numbers_above_common_nouns():
                                           (" ".join(["Word"] * 40), None), ("", None)])
 def test_title_label_skips_what_is_not_a_name(title, label):
     assert title_label(title) == label
+
+
+def test_a_firm_named_after_two_people_stays_one_name_and_people_stay_two(extractor):
+    found = entities(extractor, "The Farrant Transit Circle was built by Farrant and Hale.")
+    assert "Farrant and Hale" in found and "Hale" not in found and "Farrant" not in found
+    found = entities(extractor, "Ada and Tom visited Kettleby.")
+    assert "Ada" in found and "Tom" in found
