@@ -16,12 +16,11 @@ with an upper-case letter; dates and numbers link too, since the query writes th
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
-
-import re
-import unicodedata
 
 from hippo.ingest.extract.labels import COMMON, NAMED_LABELS, NUMERIC_LABELS
 from hippo.text import ALNUM

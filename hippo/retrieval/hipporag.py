@@ -29,9 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from hippo.graph.linking import NameIndex, build_name_index, link_names
-from hippo.ingest.extract.labels import title_label
 from hippo.graph.matrix import GraphMatrix, build_graph
 from hippo.graph.ppr import personalized_pagerank
+from hippo.ingest.extract.labels import title_label
 from hippo.model import Hit, Why, make_id
 from hippo.retrieval.base import RetrievalContext, make_hits
 from hippo.retrieval.dense import passage_table
@@ -233,7 +233,8 @@ def query_seeds(context: RetrievalContext, state: GraphState, queries: Sequence[
              for facts, (_, normalised), note in zip(kept, top, notes)]
     if settings.link_query_names:
         seeds = [seed if seed.note == FILTER_KEPT_NONE else
-                 _with_named(state, seed, query, settings.linking_top_k, settings.seed_rarity, settings.name_seed_weight)
+                 _with_named(state, seed, query, settings.linking_top_k, settings.seed_rarity,
+                             settings.name_seed_weight)
                  for seed, query in zip(seeds, queries)]
     for column, seed in enumerate(seeds):
         reset[seed.entity_rows, column] = seed.entity_weights

@@ -218,7 +218,7 @@ def passage_extraction(docs: list[Doc], *, keep_pronouns: bool = False) -> Extra
     triples: dict[Triple, None] = {}
     covered: set[tuple[int, int]] = set()  # (line, token) of every token of a kept argument
     heads: set[tuple[int, int]] = set()  # (line, token) of every kept argument's head
-    in_names: set[tuple[int, int]] = set()  # (line, token) of every kept argument's entity ("Hale" in "Farrant and Hale")
+    in_names: set[tuple[int, int]] = set()  # (line, token) of every argument's entity ("Hale" in "Farrant and Hale")
     for line, fact in facts:
         subject = resolve_arg(passage, line, fact.subject, keep_pronouns=keep_pronouns)
         obj = (

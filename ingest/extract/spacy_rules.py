@@ -191,11 +191,10 @@ def conjuncts(token: Token) -> list[Token]:
     found = [token]
     name = entity_range(token)
     for child in token.children:
-        if child.i in name:
-            continue  # "Delta & Pine Land Co." is one name, not two
+        if child.i in name or firm_name(token, child):
+            continue  # "Delta & Pine Land Co.", "Farrant and Hale" are one name, not two
         if child.dep_ == "conj" and child.pos_ in NOMINAL and not has_child(child, SUBJECTS | {"cop"}):
-            if not firm_name(token, child):
-                found.extend(conjuncts(child))
+            found.extend(conjuncts(child))
     return found
 
 
