@@ -202,8 +202,9 @@ def firm_name(first: Token, second: Token) -> bool:
     """"Farrant and Hale" as the NER reads it: a one-word organisation (or other non-person name)
     coordinated with one more word is the organisation's name (a firm named after its founders), not two
     things; "Ada and Tom" (persons) and "Kettleby and Lanmere" (places) stay two."""
-    if first.ent_type_ not in ("ORG", "OTH") or second.i != first.i + 2 or first.doc[first.i + 1].lower_ not in (
-            "and", "&"):
+    if second.dep_ != "conj" or first.ent_type_ not in ("ORG", "OTH") or second.i != first.i + 2:
+        return False
+    if first.doc[first.i + 1].lower_ not in ("and", "&"):
         return False
     single = not any(c.dep_ in ("compound", "flat") and c.pos_ == "PROPN" for t in (first, second) for c in t.children)
     return single and is_name(second) and first.pos_ in ("PROPN", "NOUN")
