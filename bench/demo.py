@@ -78,7 +78,7 @@ def main() -> int:
     with hippo.open(args.store, extractor="spacy", **index_overrides) as kg:
         kg.index(DEMO)
         top = [e.display for e in kg.entities(limit=30)]
-        titles = {d.title.casefold() for d in kg.store.list_documents()}
+        titles = {d.document.title.casefold() for d in kg.store.list_documents()}
         counts = kg.stats()["counts"]
     methods = {}
     for spec in args.methods.split(";"):

@@ -74,6 +74,9 @@ class Settings:
         (a hippo addition; see hippo.graph.linking).
     name_seed_weight : float
         Seed weight of an entity the query names, before rarity damping (a fact-linked seed weighs at most 1).
+    fact_lexical : float
+        Added to a top fact's cosine times the share of its predicate's words the question writes
+        ("founder" meets "founded"); 0 ranks facts by cosine alone, as HippoRAG 2.
     fact_floor : float
         A linked fact weighs (cosine - floor) / (best cosine - floor), at least 0; 0 keeps HippoRAG 2's
         min-max scaling, where the best of poor facts still weighs 1.
@@ -156,6 +159,7 @@ class Settings:
     link_query_names: bool = True
     name_seed_weight: float = 1.0
     fact_floor: float = 0.0
+    fact_lexical: float = 0.0
     seed_rarity: str = "inverse"
     title_entities: bool = True
     title_edge_weight: float = 1.0
@@ -198,6 +202,8 @@ class Settings:
             raise ConfigError(f"name_seed_weight={self.name_seed_weight} must be positive (default 1).")
         if not self.title_edge_weight > 0:
             raise ConfigError(f"title_edge_weight={self.title_edge_weight} must be positive (default 1).")
+        if self.fact_lexical < 0:
+            raise ConfigError(f"fact_lexical={self.fact_lexical} must be 0 or more (default 0).")
         if not 0.0 <= self.fact_floor < 1.0:
             raise ConfigError(f"fact_floor={self.fact_floor} must be in [0, 1) (0: min-max as HippoRAG 2).")
         if self.memory_summaries not in ("extractive", "llm"):

@@ -32,6 +32,7 @@ from hippo.graph.linking import NameIndex, build_name_index, link_names
 from hippo.graph.matrix import GraphMatrix, build_graph
 from hippo.graph.ppr import personalized_pagerank
 from hippo.ingest.extract.labels import title_label
+from hippo.memory.extractive import STOPWORDS, words
 from hippo.model import Hit, Why, make_id
 from hippo.retrieval.base import RetrievalContext, make_hits
 from hippo.retrieval.dense import passage_table
@@ -189,6 +190,35 @@ def _with_named(state: GraphState, seed: _Seeds, query: str, top_k: int, damping
     return _Seeds(rows, np.fromiter(merged.values(), dtype=np.float64, count=len(merged)), seed.fact_rows, seed.note)
 
 
+LEXICAL_CANDIDATES = 50
+"""Facts per query, best by cosine, whose predicates are compared word by word with the question."""
+
+
+def _stems(text: str) -> set[str]:
+    """Crude stems of a text's content words: "founder" and "founded" share "found"."""
+    return {w[:5] if len(w) >= 6 else w for w in words(text) if w not in STOPWORDS and len(w) > 2}
+
+
+def _with_predicate_words(context: RetrievalContext, state: GraphState, queries: Sequence[str],
+                          scores: np.ndarray, weight: float) -> np.ndarray:
+    """Cosines plus ``weight`` x the share of a top fact's predicate words that the question writes.
+
+    A small sentence encoder ranks "X was founded in 1871" and "X has been part of Y" above "X was
+    founded by Ada" for "the founder of X": the relation the question asks about is one word, and
+    the names dominate the embedding. Only the top :data:`LEXICAL_CANDIDATES` facts are compared.
+    """
+    out = scores.copy()
+    for column, query in enumerate(queries):
+        asked = _stems(query)
+        row = np.where(state.facts.live, scores[column], -np.inf)
+        top = np.argpartition(-row, min(LEXICAL_CANDIDATES, row.size) - 1)[:LEXICAL_CANDIDATES]
+        found = context.store.facts(state.facts.ids[top].tolist())
+        share = np.array([len(_stems(f.predicate) & asked) / max(len(_stems(f.predicate)), 1)
+                          if (f := found.get(i)) else 0.0 for i in state.facts.ids[top].tolist()])
+        out[column, top] += weight * share
+    return out
+
+
 def _filter_facts(context: RetrievalContext, state: GraphState, queries: Sequence[str],
                   picked: list[np.ndarray]) -> tuple[list[np.ndarray], list[str | None]]:
     """The optional recognition-memory step: one filter call for the batch, kept facts per query.
@@ -225,6 +255,8 @@ def query_seeds(context: RetrievalContext, state: GraphState, queries: Sequence[
     if state.facts.size == 0:
         return dense, reset, [_Seeds(np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64))] * len(queries)
     fact_scores = state.facts.scores(vectors)
+    if settings.fact_lexical > 0:
+        fact_scores = _with_predicate_words(context, state, queries, fact_scores, settings.fact_lexical)
     top = [_top_facts(state, fact_scores[i], settings.linking_top_k, settings.fact_floor)
            for i in range(len(queries))]
     kept, notes = _filter_facts(context, state, queries, [facts for facts, _ in top])
