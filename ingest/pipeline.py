@@ -143,7 +143,8 @@ class _Writer:
         puts = [op for op in ops if isinstance(op, _Put)]
         passages = [p for op in puts for p in op.passages]
         vectors = self._embed(passages)
-        graph = self._graph(passages, {op.document.id: op.document.title for op in puts if not op.turns})
+        titles = {op.document.id: op.document.title for op in puts if not op.turns}
+        graph = self._graph(passages, titles if getattr(self.extractor, "title_entities", True) else {})
         units = self._units(ops, vectors)
         started = time.perf_counter()
         with self.store.transaction():
