@@ -116,8 +116,8 @@ def floored(scores: np.ndarray, live: np.ndarray, floor: float) -> np.ndarray:
     Unlike :func:`minmax`, a fact with cosine 0.45 to the question does not weigh ~1 just because it
     is the best of a poor lot: its weight says how far it stands above an absolute floor.
 
-    >>> floored(np.array([0.4, 0.7, 0.55]), np.array([True, True, True]), 0.5)
-    array([0. , 1. , 0.25])
+    >>> floored(np.array([0.4, 0.7, 0.55]), np.array([True, True, True]), 0.5).round(2).tolist()
+    [0.0, 1.0, 0.25]
     """
     out = np.zeros_like(scores, dtype=np.float64)
     values = scores[live]
