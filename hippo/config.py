@@ -157,12 +157,12 @@ class Settings:
     damping: float = DEFAULT_DAMPING
     seed_named_only: bool = True
     link_query_names: bool = True
-    name_seed_weight: float = 1.0
+    name_seed_weight: float = 2.0
     fact_floor: float = 0.0
     fact_lexical: float = 0.0
     seed_rarity: str = "inverse"
     title_entities: bool = True
-    title_edge_weight: float = 1.0
+    title_edge_weight: float = 2.0
     fact_filter: bool = False
     memory_units: bool = True
     memory_summaries: str = "extractive"
@@ -199,9 +199,9 @@ class Settings:
         if self.seed_rarity not in ("inverse", "sqrt", "idf", "none"):
             raise ConfigError(f"seed_rarity={self.seed_rarity!r}; choose inverse, sqrt, idf or none.")
         if not self.name_seed_weight > 0:
-            raise ConfigError(f"name_seed_weight={self.name_seed_weight} must be positive (default 1).")
+            raise ConfigError(f"name_seed_weight={self.name_seed_weight} must be positive (default 2).")
         if not self.title_edge_weight > 0:
-            raise ConfigError(f"title_edge_weight={self.title_edge_weight} must be positive (default 1).")
+            raise ConfigError(f"title_edge_weight={self.title_edge_weight} must be positive (default 2).")
         if self.fact_lexical < 0:
             raise ConfigError(f"fact_lexical={self.fact_lexical} must be 0 or more (default 0).")
         if not 0.0 <= self.fact_floor < 1.0:
