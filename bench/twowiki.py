@@ -8,7 +8,7 @@ Reads ../shared/data/2wikimultihopqa (6,119 passages, one per record, "title\\nt
 Writes bench/results/2wiki.json (the one results shape) and bench/results/2wiki.md.
 
 Usage: python bench/twowiki.py [--methods "dense;bm25;hipporag:passage_node_weight=0.2"] [--store DIR] [--limit N]
-                              [--reuse] [--set NAME] [--setting name=value ...]
+                              [--reuse] [--set NAME] [--setting name=value ...] [--index-from NAME]
 When a method is ``comorag``, ComoRAG's layers are built (or brought up to date) first and their cost is
 recorded under ``layers``. ``--set`` names the results file (default ``2wiki``), so a partial run can be
 written beside the full one (e.g. ``--reuse --methods "hipporag;comorag" --set 2wiki-comorag``).
@@ -114,6 +114,9 @@ def main() -> int:
     parser.add_argument("--set", default="2wiki", help="results name: bench/results/<set>.json and .md")
     parser.add_argument("--setting", action="append", default=[],
                         help="name=value store setting, e.g. embed_model=multilingual-e5-small or memory_units=false")
+    parser.add_argument("--index-from", default="",
+                        help="with --reuse: copy the indexing figures from bench/results/<NAME>.json, the run that "
+                             "built the store (a reused store is not re-indexed, so this run cannot time it)")
     parser.add_argument("--rebuild-layers", action="store_true",
                         help="rebuild ComoRAG's layers even when up to date (to measure their cost)")
     args = parser.parse_args()
@@ -162,6 +165,11 @@ def main() -> int:
     }
     if layers is not None:
         facts["layers"] = layers
+    if args.index_from:
+        built = json.loads((RESULTS / f"{args.index_from}.json").read_text())
+        for key in ("index_seconds", "index_passages_per_s", "index_stage_seconds", "parse_words_per_s"):
+            facts[key] = built[key]
+        facts["index_measured_in"] = args.index_from
     path = write_results(RESULTS, args.set, methods, facts,
                          notes="Recall@k on questions whose every evidence subject is a corpus title; "
                                "all_gold@8 on fast-graphrag's 101 questions. Produced by `make bench`.")

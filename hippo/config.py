@@ -87,11 +87,29 @@ class Settings:
     damping : float
         Personalized PageRank probability of following an edge (HippoRAG 2: 0.5).
     seed_named_only : bool
-        Seed only named entities (names, dates, numbers) from the linked facts, not generic noun
-        phrases (a hippo addition for offline extraction; see hippo.retrieval.hipporag).
+        Seed only named entities from the linked facts, not common-noun phrases, dates or numbers
+        (a hippo addition for offline extraction; see hippo.retrieval.hipporag).
     link_query_names : bool
-        Also seed the named entities written in the query (exact normalised name match), not only
-        those reached through query-to-fact similarity (a hippo addition; see hippo.graph.linking).
+        Also seed the named entities, dates and numbers written in the query (a whole name or at least
+        two words, exact normalised match), not only those reached through query-to-fact similarity
+        (a hippo addition; see hippo.graph.linking).
+    name_seed_weight : float
+        Seed weight of an entity the query names, before rarity damping (a fact-linked seed weighs at most 1).
+    fact_lexical : float
+        Added to a top fact's cosine times the share of its predicate's words the question writes
+        ("founder" meets "founded"); 0 ranks facts by cosine alone, as HippoRAG 2.
+    fact_floor : float
+        A linked fact weighs (cosine - floor) / (best cosine - floor), at least 0; 0 keeps HippoRAG 2's
+        min-max scaling, where the best of poor facts still weighs 1.
+    seed_rarity : str
+        How an entity seed is damped for being mentioned by n passages: ``inverse`` (1/n, HippoRAG 2),
+        ``sqrt`` (1/sqrt(n)), ``idf`` (log(N/n)/log N) or ``none``.
+    title_edge_weight : float
+        Weight of the edge between a passage and its document's title entity (other mentions weigh 1):
+        above 1, PageRank mass that reaches a subject flows on to its own article.
+    title_entities : bool
+        At ingest, every passage of a document that is not a conversation mentions the entity of its
+        title when the title reads as a name (a hippo addition; see hippo.ingest.graph_batch).
     fact_filter : bool
         Let the LLM (when one is configured) keep at most 4 of ``hipporag``'s top facts per query,
         HippoRAG 2's recognition memory; off by default because it costs one request per query.
@@ -162,6 +180,12 @@ class Settings:
     damping: float = DEFAULT_DAMPING
     seed_named_only: bool = True
     link_query_names: bool = True
+    name_seed_weight: float = 2.0
+    fact_floor: float = 0.0
+    fact_lexical: float = 0.0
+    seed_rarity: str = "inverse"
+    title_entities: bool = True
+    title_edge_weight: float = 2.0
     fact_filter: bool = False
     memory_units: bool = True
     memory_summaries: str = "extractive"
@@ -198,6 +222,16 @@ class Settings:
             raise ConfigError(f"memgas_damping={self.memgas_damping} must be in [0, 1).")
         if not self.memgas_temperature > 0:
             raise ConfigError(f"memgas_temperature={self.memgas_temperature} must be positive (default 0.05).")
+        if self.seed_rarity not in ("inverse", "sqrt", "idf", "none"):
+            raise ConfigError(f"seed_rarity={self.seed_rarity!r}; choose inverse, sqrt, idf or none.")
+        if not self.name_seed_weight > 0:
+            raise ConfigError(f"name_seed_weight={self.name_seed_weight} must be positive (default 2).")
+        if not self.title_edge_weight > 0:
+            raise ConfigError(f"title_edge_weight={self.title_edge_weight} must be positive (default 2).")
+        if self.fact_lexical < 0:
+            raise ConfigError(f"fact_lexical={self.fact_lexical} must be 0 or more (default 0).")
+        if not 0.0 <= self.fact_floor < 1.0:
+            raise ConfigError(f"fact_floor={self.fact_floor} must be in [0, 1) (0: min-max as HippoRAG 2).")
         if self.memory_summaries not in ("extractive", "llm"):
             raise ConfigError(f"memory_summaries={self.memory_summaries!r}; choose 'extractive' or 'llm'.")
         if self.comorag_base == "comorag":

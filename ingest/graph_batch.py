@@ -7,7 +7,7 @@ only, against every stored entity plus the batch's own.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,6 +16,7 @@ from hippo.config import Settings
 from hippo.embed import Embedder
 from hippo.graph.synonyms import synonym_pairs
 from hippo.ingest.extract.base import Extraction
+from hippo.ingest.extract.labels import label_rank, title_label
 from hippo.model import Entity, Fact, Matrix, Passage, Skip, make_id
 from hippo.stores.base import GraphStore
 from hippo.text import normalize_name
@@ -48,11 +49,17 @@ class GraphBatch:
 
 
 def graph_batch(store: GraphStore, embedder: Embedder, passages: Sequence[Passage],
-                extractions: Sequence[Extraction], extractor: str, settings: Settings) -> GraphBatch:
-    """Graph records for ``passages`` given one extraction each (same order)."""
+                extractions: Sequence[Extraction], extractor: str, settings: Settings,
+                titles: Mapping[str, str] | None = None) -> GraphBatch:
+    """Graph records for ``passages`` given one extraction each (same order).
+
+    ``titles`` maps a document id to its title when its passages should each mention the title's
+    entity (see :func:`title_entity`); conversation sessions are left out by the caller.
+    """
     batch = GraphBatch()
     entities: dict[str, Entity] = {}
     facts: dict[str, Fact] = {}
+    titles = titles if settings.title_entities and titles else {}
     for passage, extraction in zip(passages, extractions):
         if extraction.failed:
             batch.failures.append(Skip(passage.id, f"extraction failed: {extraction.failed}"))
@@ -60,14 +67,18 @@ def graph_batch(store: GraphStore, embedder: Embedder, passages: Sequence[Passag
             entity = _entity(entities, mention.display, mention.label)
             if entity:
                 batch.mentions.append((passage.id, entity.id))
+        title = title_entity(entities, titles.get(passage.doc_id, ""))
+        if title:
+            batch.mentions.append((passage.id, title.id))
         for triple in extraction.triples:
-            subject = _entity(entities, triple.subject, None)
-            obj = _entity(entities, triple.object, None)
+            subject = _entity(entities, triple.subject_entity or triple.subject, None)
+            obj = _entity(entities, triple.object_entity or triple.object, None)
             predicate = " ".join(triple.predicate.split())
             if not (subject and obj and predicate) or subject.id == obj.id:
                 continue
             fact_id = make_id("f", subject.id, predicate.casefold(), obj.id)
-            facts.setdefault(fact_id, Fact(fact_id, subject.id, predicate, obj.id, subject.display, obj.display))
+            facts.setdefault(fact_id, Fact(fact_id, subject.id, predicate, obj.id, " ".join(triple.subject.split()),
+                                           " ".join(triple.object.split())))
             batch.fact_sources.append((fact_id, passage.id, extraction.extractor or extractor))
             batch.mentions.extend([(passage.id, subject.id), (passage.id, obj.id)])
     batch.mentions = list(dict.fromkeys(batch.mentions))
@@ -87,8 +98,19 @@ def graph_batch(store: GraphStore, embedder: Embedder, passages: Sequence[Passag
     return batch
 
 
+def title_entity(entities: dict[str, Entity], title: str) -> Entity | None:
+    """The entity of a document title that reads as a name (see :func:`title_label`), else None.
+
+    Every passage of the document mentions it, so an article is reachable from its own subject
+    even where its text says "he" or "the film". Dates, numbers, non-names and over-long titles
+    are skipped without a word: a title is optional evidence, not a requirement.
+    """
+    label = title_label(title)
+    return _entity(entities, title, label) if label else None
+
+
 def _entity(entities: dict[str, Entity], display: str, label: str | None) -> Entity | None:
-    """The batch's entity for ``display`` (first display form wins; a later label fills a missing one)."""
+    """The batch's entity for ``display`` (first display form wins; the most telling label wins)."""
     display = " ".join(display.split())
     name = normalize_name(display)
     if not name:
@@ -97,7 +119,7 @@ def _entity(entities: dict[str, Entity], display: str, label: str | None) -> Ent
     found = entities.get(entity_id)
     if found is None:
         found = entities[entity_id] = Entity(entity_id, name, display, label)
-    elif label and not found.label:
+    elif label_rank(label) > label_rank(found.label):
         found = entities[entity_id] = Entity(entity_id, name, found.display, label)
     return found
 

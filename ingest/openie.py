@@ -32,6 +32,7 @@ class PrecomputedExtractor:
     """An extractor that looks passages up in extractions made elsewhere."""
 
     name = PROVENANCE
+    title_entities = False  # an import keeps the file's entities as they are (export gives them back unchanged)
 
     def __init__(self, by_text: dict[str, Extraction]) -> None:
         self.by_text = by_text

@@ -148,7 +148,8 @@ class _Writer:
         puts = [op for op in ops if isinstance(op, _Put)]
         passages = [p for op in puts for p in op.passages]
         vectors = self._embed(passages)
-        graph = self._graph(passages)
+        titles = {op.document.id: op.document.title for op in puts if not op.turns}
+        graph = self._graph(passages, titles if getattr(self.extractor, "title_entities", True) else {})
         units = self._units(ops, vectors)
         started = time.perf_counter()
         with self.store.transaction():
@@ -188,8 +189,9 @@ class _Writer:
             self.report.extraction_failures.extend(graph.failures)
         _add_time(self.report, "write", started)
 
-    def _graph(self, passages: list[Passage]) -> GraphBatch | None:
-        """Extract and embed the batch's graph records (before its transaction opens)."""
+    def _graph(self, passages: list[Passage], titles: dict[str, str]) -> GraphBatch | None:
+        """Extract and embed the batch's graph records (before its transaction opens); ``titles`` by document
+        id, conversation sessions left out (a session's title is a date, not its subject)."""
         if self.extractor is None or not passages:
             return None
         started = time.perf_counter()
@@ -197,7 +199,8 @@ class _Writer:
         extractions = self.extractor.extract([p.text for p in passages])
         _add_time(self.report, "extract", started)
         started = time.perf_counter()
-        batch = graph_batch(self.store, self.embed(), passages, extractions, self.extractor.name, self.settings)
+        batch = graph_batch(self.store, self.embed(), passages, extractions, self.extractor.name, self.settings,
+                            titles)
         _add_time(self.report, "graph", started)
         return batch
 

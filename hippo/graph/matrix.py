@@ -8,7 +8,7 @@ matrix is rebuilt only when the store changes (it is cached by store version).
 Edge weights (undirected, summed over both stored directions):
 - RELATES: the number of (fact, passage) pairs linking two entities, whatever the predicate;
 - SYNONYM: the embedding cosine (kept once per pair even when both directions were found);
-- MENTIONS: 1.0 between a passage and each entity it mentions.
+- MENTIONS: 1.0 between a passage and each entity it mentions (``title_weight`` to its title's entity).
 HippoRAG 2 inserts every entity edge twice into an undirected igraph, which doubles fact and
 synonym weights against passage edges by accident; hippo keeps the weights as defined above.
 """
@@ -72,12 +72,31 @@ def _lookup(rows: dict[str, int], ids: list[str]) -> np.ndarray:
     return np.fromiter((rows.get(i, -1) for i in ids), dtype=np.int64, count=len(ids))
 
 
+def _mention_weights(p: np.ndarray, e: np.ndarray, passages: VectorTable, entity_rows: dict[str, int],
+                     titles: dict[str, str] | None, title_weight: float) -> np.ndarray:
+    """1.0 per MENTIONS edge, ``title_weight`` for a passage's edge to its title entity."""
+    weights = np.ones(len(p))
+    if not titles or title_weight == 1.0:
+        return weights
+    passage_ids = list(titles)
+    title_p = _lookup(_rows(passages), passage_ids)
+    title_e = _lookup(entity_rows, [titles[i] for i in passage_ids])
+    ok = (title_p >= 0) & (title_e >= 0)
+    n_e = max(len(entity_rows), int(e.max(initial=0)) + 1, int(title_e.max(initial=0)) + 1)
+    weights[np.isin(p * n_e + e, title_p[ok] * n_e + title_e[ok])] = title_weight
+    return weights
+
+
 def build_graph(edges: GraphEdges, entities: VectorTable, passages: VectorTable, facts: VectorTable,
-                synonym_threshold: float = 0.0) -> GraphMatrix:
+                synonym_threshold: float = 0.0, titles: dict[str, str] | None = None,
+                title_weight: float = 1.0) -> GraphMatrix:
     """Assemble the sparse graph from the store's edges and the row owners of each vector file.
 
     Synonymy edges scoring below ``synonym_threshold`` are left out, so raising the setting takes
     effect without re-indexing (lowering it below the value used at ingest cannot add edges).
+    ``titles`` maps passage ids to the entity id of their document's title: that MENTIONS edge, when
+    the passage has it, weighs ``title_weight`` (a passage is about its title's subject, so the walk
+    that reaches the subject goes on to its article rather than to every passage naming it).
     """
     n_e, n_p = len(entities.ids), len(passages.ids)
     n = n_e + n_p
@@ -97,7 +116,8 @@ def build_graph(edges: GraphEdges, entities: VectorTable, passages: VectorTable,
     keep = (p >= 0) & (e >= 0)
     p, e = p[keep], e[keep]
     incidence = sp.csr_array((np.ones(len(p)), (p, e)), shape=(n_p, n_e))
-    mentions = sp.coo_array((np.ones(len(p)), (p + n_e, e)), shape=(n, n))
+    mentions = sp.coo_array((_mention_weights(p, e, passages, entity_rows, titles, title_weight), (p + n_e, e)),
+                            shape=(n, n))
     adjacency = sp.csr_array(relates + relates.T + synonyms.maximum(synonyms.T) + mentions + mentions.T)
     adjacency.sum_duplicates()
     transition, dangling = transition_matrix(adjacency)

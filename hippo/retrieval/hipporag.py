@@ -31,12 +31,16 @@ import numpy as np
 from hippo.graph.linking import NameIndex, build_name_index, link_names
 from hippo.graph.matrix import GraphMatrix, build_graph
 from hippo.graph.ppr import personalized_pagerank
-from hippo.model import Hit, Why
+from hippo.ingest.extract.labels import title_label
+from hippo.memory.extractive import STOPWORDS, words
+from hippo.model import Hit, Why, make_id
 from hippo.retrieval.base import RetrievalContext, make_hits
 from hippo.retrieval.dense import passage_table
+from hippo.stores.base import GraphStore
 from hippo.stores.vectors import VectorTable
+from hippo.text import normalize_name
 
-__all__ = ["retrieve_hipporag", "GraphState", "graph_state", "query_seeds", "minmax"]
+__all__ = ["retrieve_hipporag", "GraphState", "graph_state", "query_seeds", "minmax", "floored", "rarity"]
 
 PPR_BATCH = 64
 PPR_TOL = 1e-6
@@ -64,11 +68,23 @@ def graph_state(context: RetrievalContext) -> GraphState:
         entities, facts = store.vector_table("entity"), store.vector_table("fact")
         passages = passage_table(context)
         live = np.flatnonzero(entities.live)
-        names = build_name_index(*store.entity_names(), dict(zip(entities.ids[live].tolist(), live.tolist())))
-        graph = build_graph(store.graph_edges(), entities, passages, facts, context.settings.synonym_threshold)
+        ids, names_, displays = store.entity_names()
+        labels = {i: e.label for i, e in store.entities(ids).items()}
+        names = build_name_index(ids, names_, displays, dict(zip(entities.ids[live].tolist(), live.tolist())), labels)
+        weight = context.settings.title_edge_weight
+        titles = _title_entities(store, passages) if weight != 1.0 else None
+        graph = build_graph(store.graph_edges(), entities, passages, facts, context.settings.synonym_threshold,
+                            titles, weight)
         return GraphState(graph, entities, passages, facts, names)
 
     return context.cache.get("graph", build)
+
+
+def _title_entities(store: GraphStore, passages: VectorTable) -> dict[str, str]:
+    """Passage id -> entity id of its document's title (the entity the title rule of ingest made)."""
+    ids = passages.ids[np.flatnonzero(passages.live)].tolist()
+    return {pid: make_id("e", normalize_name(c.title)) for pid, c in store.passage_context(ids).items()
+            if c.title and title_label(c.title)}
 
 
 def minmax(scores: np.ndarray, live: np.ndarray) -> np.ndarray:
@@ -94,10 +110,49 @@ class _Seeds:
     note: str | None = None  # why the facts were not filtered, or why none is left
 
 
-def _top_facts(state: GraphState, fact_scores: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Steps 1-2 for one query: the top ``top_k`` fact rows (best first) and every fact's normalised score."""
+def floored(scores: np.ndarray, live: np.ndarray, floor: float) -> np.ndarray:
+    """Scores rescaled so that ``floor`` maps to 0 and the best live score to 1 (below the floor: 0).
+
+    Unlike :func:`minmax`, a fact with cosine 0.45 to the question does not weigh ~1 just because it
+    is the best of a poor lot: its weight says how far it stands above an absolute floor.
+
+    >>> floored(np.array([0.4, 0.7, 0.55]), np.array([True, True, True]), 0.5).round(2).tolist()
+    [0.0, 1.0, 0.25]
+    """
+    out = np.zeros_like(scores, dtype=np.float64)
+    values = scores[live]
+    if values.size == 0:
+        return out
+    top = max(float(values.max()), floor + 1e-6)
+    out[live] = np.clip((values - floor) / (top - floor), 0.0, 1.0)
+    return out
+
+
+def rarity(passages: np.ndarray, total: int, kind: str) -> np.ndarray:
+    """How much a seed weighs for being mentioned by ``passages`` passages (out of ``total``).
+
+    ``inverse`` is HippoRAG 2's 1/n; ``sqrt`` (1/sqrt(n)) and ``idf`` (log(N/n) / log N) damp less,
+    so a question's subject mentioned by seven passages is not outweighed by a phrase mentioned once.
+    """
+    n = np.maximum(passages, 1).astype(np.float64)
+    if kind == "inverse":
+        return 1.0 / n
+    if kind == "sqrt":
+        return 1.0 / np.sqrt(n)
+    if kind == "idf":
+        size = max(total, 2) + 1
+        return np.log(size / n) / np.log(size)
+    if kind == "none":
+        return np.ones_like(n)
+    raise ValueError(f"seed_rarity={kind!r}; choose inverse, sqrt, idf or none")
+
+
+def _top_facts(state: GraphState, fact_scores: np.ndarray, top_k: int,
+               floor: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Steps 1-2 for one query: the top ``top_k`` fact rows (best first) and every fact's weight
+    (min-max normalised as HippoRAG 2 with ``floor`` 0, else :func:`floored`)."""
     live = state.facts.live & (state.graph.fact_subject >= 0)
-    normalised = minmax(fact_scores, live)
+    normalised = floored(fact_scores, live, floor) if floor > 0 else minmax(fact_scores, live)
     candidates = np.flatnonzero(live)
     if candidates.size > top_k:
         candidates = candidates[np.argpartition(-normalised[candidates], top_k - 1)[:top_k]]
@@ -105,12 +160,12 @@ def _top_facts(state: GraphState, fact_scores: np.ndarray, top_k: int) -> tuple[
 
 
 def _entity_seeds(state: GraphState, facts: np.ndarray, normalised: np.ndarray, top_k: int,
-                  note: str | None = None, named_only: bool = False) -> _Seeds:
+                  note: str | None = None, named_only: bool = False, damping: str = "inverse") -> _Seeds:
     """Step 3 for one query: the entity seeds that the kept ``facts`` give."""
     if facts.size == 0:
         return _Seeds(np.zeros(0, np.int64), np.zeros(0), facts, note)
     rows = np.concatenate([state.graph.fact_subject[facts], state.graph.fact_object[facts]])
-    weights = np.tile(normalised[facts], 2) / np.maximum(state.graph.entity_passages[rows], 1)
+    weights = np.tile(normalised[facts], 2) * rarity(state.graph.entity_passages[rows], state.passages.size, damping)
     if named_only:
         keep_named = np.fromiter((r in state.names.named for r in rows.tolist()), dtype=bool, count=rows.size)
         rows, weights = rows[keep_named], weights[keep_named]
@@ -121,17 +176,47 @@ def _entity_seeds(state: GraphState, facts: np.ndarray, normalised: np.ndarray, 
     return _Seeds(unique[keep], mean[keep], facts, note)
 
 
-def _with_named(state: GraphState, seed: _Seeds, query: str, top_k: int) -> _Seeds:
-    """Add the entities the query names (see :mod:`hippo.graph.linking`), weighted 1 / their passage count."""
+def _with_named(state: GraphState, seed: _Seeds, query: str, top_k: int, damping: str = "inverse",
+                scale: float = 1.0) -> _Seeds:
+    """Add the entities the query names (see :mod:`hippo.graph.linking`), weighted ``scale`` x :func:`rarity`."""
     named = link_names(query, state.names)[:top_k]
     if named.size == 0:
         return seed
-    weights = 1.0 / np.maximum(state.graph.entity_passages[named], 1)
+    weights = scale * rarity(state.graph.entity_passages[named], state.passages.size, damping)
     merged: dict[int, float] = dict(zip(seed.entity_rows.tolist(), seed.entity_weights.tolist()))
     for row, weight in zip(named.tolist(), weights.tolist()):
         merged[row] = max(merged.get(row, 0.0), weight)
     rows = np.fromiter(merged, dtype=np.int64, count=len(merged))
     return _Seeds(rows, np.fromiter(merged.values(), dtype=np.float64, count=len(merged)), seed.fact_rows, seed.note)
+
+
+LEXICAL_CANDIDATES = 50
+"""Facts per query, best by cosine, whose predicates are compared word by word with the question."""
+
+
+def _stems(text: str) -> set[str]:
+    """Crude stems of a text's content words: "founder" and "founded" share "found"."""
+    return {w[:5] if len(w) >= 6 else w for w in words(text) if w not in STOPWORDS and len(w) > 2}
+
+
+def _with_predicate_words(context: RetrievalContext, state: GraphState, queries: Sequence[str],
+                          scores: np.ndarray, weight: float) -> np.ndarray:
+    """Cosines plus ``weight`` x the share of a top fact's predicate words that the question writes.
+
+    A small sentence encoder ranks "X was founded in 1871" and "X has been part of Y" above "X was
+    founded by Ada" for "the founder of X": the relation the question asks about is one word, and
+    the names dominate the embedding. Only the top :data:`LEXICAL_CANDIDATES` facts are compared.
+    """
+    out = scores.copy()
+    for column, query in enumerate(queries):
+        asked = _stems(query)
+        row = np.where(state.facts.live, scores[column], -np.inf)
+        top = np.argpartition(-row, min(LEXICAL_CANDIDATES, row.size) - 1)[:LEXICAL_CANDIDATES]
+        found = context.store.facts(state.facts.ids[top].tolist())
+        share = np.array([len(_stems(f.predicate) & asked) / max(len(_stems(f.predicate)), 1)
+                          if (f := found.get(i)) else 0.0 for i in state.facts.ids[top].tolist()])
+        out[column, top] += weight * share
+    return out
 
 
 def _filter_facts(context: RetrievalContext, state: GraphState, queries: Sequence[str],
@@ -169,12 +254,18 @@ def query_seeds(context: RetrievalContext, state: GraphState, queries: Sequence[
     if state.facts.size == 0:
         return dense, reset, [_Seeds(np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64))] * len(queries)
     fact_scores = state.facts.scores(context.embedder().query(list(queries), against="fact"))
-    top = [_top_facts(state, fact_scores[i], settings.linking_top_k) for i in range(len(queries))]
+    if settings.fact_lexical > 0:
+        fact_scores = _with_predicate_words(context, state, queries, fact_scores, settings.fact_lexical)
+    top = [_top_facts(state, fact_scores[i], settings.linking_top_k, settings.fact_floor)
+           for i in range(len(queries))]
     kept, notes = _filter_facts(context, state, queries, [facts for facts, _ in top])
-    seeds = [_entity_seeds(state, facts, normalised, settings.linking_top_k, note, settings.seed_named_only)
+    seeds = [_entity_seeds(state, facts, normalised, settings.linking_top_k, note, settings.seed_named_only,
+                           settings.seed_rarity)
              for facts, (_, normalised), note in zip(kept, top, notes)]
     if settings.link_query_names:
-        seeds = [seed if seed.note == FILTER_KEPT_NONE else _with_named(state, seed, query, settings.linking_top_k)
+        seeds = [seed if seed.note == FILTER_KEPT_NONE else
+                 _with_named(state, seed, query, settings.linking_top_k, settings.seed_rarity,
+                             settings.name_seed_weight)
                  for seed, query in zip(seeds, queries)]
     for column, seed in enumerate(seeds):
         reset[seed.entity_rows, column] = seed.entity_weights
@@ -218,6 +309,8 @@ def _top(scores: np.ndarray, live: np.ndarray, k: int) -> np.ndarray:
 
 
 def _ranked(context: RetrievalContext, state: GraphState, mass: np.ndarray, seed: _Seeds, k: int) -> list[Hit]:
+    """The top ``k`` passages by PageRank mass, each explained by what touches it: the seeds it mentions and
+    the linked facts it states (not every linked fact under every hit)."""
     rows = _top(mass, state.passages.live, k)
     entity_ids = state.entities.ids[seed.entity_rows].tolist()
     fact_ids = state.facts.ids[seed.fact_rows].tolist()
@@ -225,10 +318,10 @@ def _ranked(context: RetrievalContext, state: GraphState, mass: np.ndarray, seed
     facts = context.store.facts(fact_ids)
     whys = []
     for row in rows:
+        passage_id = state.passages.ids[row]
         mentioned = set(state.graph.passage_entities[[row]].indices.tolist())
         names = [entities[i].display for r, i in zip(seed.entity_rows, entity_ids) if r in mentioned and i in entities]
-        texts = [facts[f].text for f, r in zip(fact_ids, seed.fact_rows) if f in facts and (
-            state.graph.fact_subject[r] in mentioned or state.graph.fact_object[r] in mentioned)]
+        texts = [facts[f].text for f in fact_ids if f in facts and passage_id in facts[f].passage_ids]
         whys.append(Why(seed_entities=tuple(names), facts=tuple(texts), fallback=seed.note))
     return make_hits(context, state.passages.ids[rows].tolist(), mass[rows], "hipporag", whys)
 

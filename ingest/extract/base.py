@@ -32,11 +32,18 @@ class Mention:
 
 @dataclass(frozen=True)
 class Triple:
-    """A fact as written: subject and object are entity display forms, predicate is short text."""
+    """A fact as written: subject and object as the text states them, predicate is short text.
+
+    ``subject_entity`` and ``object_entity`` name the entities the arguments are, when narrower than
+    the argument ("Marren Observatory" for "the third director of the Marren Observatory"'s
+    object); empty means the argument itself is the entity's display form.
+    """
 
     subject: str
     predicate: str
     object: str
+    subject_entity: str = ""
+    object_entity: str = ""
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,8 @@ import hippo
 from hippo.errors import ConfigError
 from hippo.ingest.extract import minilm_features  # noqa: F401  registers the bundled NER's encoder layer
 from hippo.ingest.extract.base import Extraction, Mention, Triple
+from hippo.ingest.extract.labels import COMMON, label_rank
+from hippo.ingest.extract.spacy_names import entity_tokens
 from hippo.ingest.extract.spacy_parallel import PARALLEL_MIN_CHARS, Helpers
 from hippo.ingest.extract.spacy_rules import PERSON_LABELS, Arg, sentence_facts
 from hippo.text import normalize_name
@@ -216,6 +218,7 @@ def passage_extraction(docs: list[Doc], *, keep_pronouns: bool = False) -> Extra
     triples: dict[Triple, None] = {}
     covered: set[tuple[int, int]] = set()  # (line, token) of every token of a kept argument
     heads: set[tuple[int, int]] = set()  # (line, token) of every kept argument's head
+    in_names: set[tuple[int, int]] = set()  # (line, token) of every argument's entity ("Hale" in "Farrant and Hale")
     for line, fact in facts:
         subject = resolve_arg(passage, line, fact.subject, keep_pronouns=keep_pronouns)
         obj = (
@@ -223,18 +226,54 @@ def passage_extraction(docs: list[Doc], *, keep_pronouns: bool = False) -> Extra
             if subject is not None
             else None
         )
-        if subject is None or obj is None or not _distinct_names(subject, obj):
+        if subject is None or obj is None:
             continue
-        _add_entity(entities, subject)
-        _add_entity(entities, obj)
-        triples[Triple(subject.display, fact.predicate, obj.display)] = None
+        doc = docs[line]
+        (subject_entity, subject_tokens), (obj_entity, obj_tokens) = (entity_mention(doc, fact.subject, subject),
+                                                                      entity_mention(doc, fact.object, obj))
+        if not _distinct_names(subject_entity, obj_entity):
+            continue
+        _add_entity(entities, subject_entity)
+        _add_entity(entities, obj_entity)
+        triples[Triple(subject.display, fact.predicate, obj.display, _narrower(subject_entity, subject),
+                       _narrower(obj_entity, obj))] = None
         covered.update((line, i) for arg in (fact.subject, fact.object) for i in arg.tokens)
+        in_names.update((line, i) for i in (*subject_tokens, *obj_tokens))
         heads.update((line, arg.head) for arg in (fact.subject, fact.object))
     for line, doc in enumerate(docs):
         for ent in doc.ents:
-            if not _inside_argument(covered, heads, line, ent):
-                _add_entity(entities, Mention(ent.text, ent.label_))
+            inside_name = all((line, i) in in_names for i in range(ent.start, ent.end))
+            if not inside_name and not _inside_argument(covered, heads, line, ent):
+                _add_entity(entities, span_mention(doc, ent))
     return Extraction(entities=tuple(entities.values()), triples=tuple(triples))
+
+
+def entity_mention(doc: Doc, arg: Arg, resolved: Mention) -> tuple[Mention, list[int]]:
+    """The entity an argument is (see :mod:`hippo.ingest.extract.spacy_names`), given its resolved mention,
+    and the tokens it covers (none for a pronoun's referent).
+
+    A pronoun stands for its referent's entity; an argument with a substituted possessor ("Ada
+    Lindqvist's father") is a common-noun phrase as rendered.
+    """
+    head = doc[arg.head]
+    if head.pos_ == "PRON":
+        return (resolved if resolved.label else Mention(resolved.display, COMMON)), []
+    if any(doc[i].pos_ == "PRON" and doc[i].dep_ == "nmod:poss" and doc[i].head.i == arg.head and not _in_name(doc[i])
+           for i in arg.tokens):
+        return Mention(resolved.display, COMMON), []
+    tokens, label = entity_tokens(doc, arg.head, arg.tokens)
+    return Mention(render(doc, Arg(arg.head, tuple(tokens))), label), tokens
+
+
+def span_mention(doc: Doc, ent: Span) -> Mention:
+    """An NER span as an entity, cut like an argument (a span glued to a preposition phrase stops there)."""
+    tokens, label = entity_tokens(doc, ent.root.i, tuple(range(ent.start, ent.end)))
+    return Mention(render(doc, Arg(ent.root.i, tuple(tokens))), label)
+
+
+def _narrower(entity: Mention, argument: Mention) -> str:
+    """The entity's display when it differs from the argument's ("" when they are the same)."""
+    return "" if entity.display == argument.display else entity.display
 
 
 def _distinct_names(subject: Mention, obj: Mention) -> bool:
@@ -251,14 +290,14 @@ def _inside_argument(covered: set[tuple[int, int]], heads: set[tuple[int, int]],
 
 
 def _add_entity(entities: dict[str, Mention], mention: Mention) -> None:
-    """Keep the first display of each name, and the first NER label any of its mentions had."""
+    """Keep the first display of each name, and the most telling label any of its mentions had."""
     key = normalize_name(mention.display)
     if not key:
         return
     known = entities.get(key)
     if known is None:
         entities[key] = mention
-    elif known.label is None and mention.label is not None:
+    elif label_rank(mention.label) > label_rank(known.label):
         entities[key] = Mention(known.display, mention.label)
 
 
@@ -291,7 +330,7 @@ def resolve_arg(
     substitutions: dict[int, str] = {}
     for i in arg.tokens:
         token = doc[i]
-        if token.pos_ == "PRON" and token.dep_ == "nmod:poss" and not _in_name(token):
+        if token.pos_ == "PRON" and token.dep_ == "nmod:poss" and token.head.i == arg.head and not _in_name(token):
             referent = passage.referent(token, line)
             if referent is None and keep_pronouns:
                 continue

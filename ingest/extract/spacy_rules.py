@@ -59,6 +59,10 @@ RELATIVE_PRONOUNS = {"who", "whom", "which", "that"}
 # children that stay inside a noun phrase, with their whole subtree
 PHRASE_KEEP = {"det", "det:predet", "compound", "flat", "fixed", "amod", "nummod", "nmod:poss", "nmod:unmarked",
                "goeswith", "nmod:desc"}
+CLAUSE_KEEP = {"acl:relcl", "acl"}
+"""Clauses that stay in a common noun's argument text ("an animal that cares for its young"): the fact reads
+as the sentence says; the entity the argument becomes is cut to its head noun (see spacy_names). A name
+is identified already ("Ada Lindqvist, who founded X," is Ada Lindqvist), so its clauses are left out."""
 Raw = tuple[Token, str, Token]  # (subject head, predicate, object head) before phrases are built
 EDGE_DROP = {"case", "cc", "mark", "punct"}  # never the first or last word of an argument
 PHRASE_INNER_PUNCT = {"-", "–", "'", "/", "&", ".", "’"}
@@ -87,7 +91,9 @@ class Fact:
 def is_name_part(nmod: Token) -> bool:
     """An of-phrase inside a proper name ("University of Coldbrook", "Fire of 1897"), not a relation."""
     cases = [c.lower_ for c in nmod.children if c.dep_ == "case"]
-    return cases == ["of"] and nmod.head.pos_ == "PROPN" and nmod.pos_ in ("PROPN", "NUM") and nmod.i > nmod.head.i
+    capitalised = nmod.pos_ in ("NOUN", "ADJ") and nmod.text[:1].isupper()  # "Reign of Terror": a mis-tagged name
+    return (cases == ["of"] and nmod.head.pos_ == "PROPN" and (nmod.pos_ in ("PROPN", "NUM") or capitalised)
+            and nmod.i > nmod.head.i)
 
 
 def keeps_modifier(nmod: Token) -> bool:
@@ -110,7 +116,7 @@ def entity_range(token: Token) -> range:
     return range(start, end)
 
 
-def noun_phrase(head: Token) -> Arg:
+def noun_phrase(head: Token, source: Token | None = None) -> Arg:
     """The noun phrase headed by ``head``: modifiers that name it, not clauses or relations.
 
     A named entity the head is in stays whole ("Delta & Pine Land Co.", "Bank of England"), even
@@ -119,6 +125,9 @@ def noun_phrase(head: Token) -> Arg:
     that one person is one entity; :func:`title_phrase` turns the title into a fact.
     """
     name, _ = split_title(head, phrase_tokens(head))
+    if source is not None and source.i != head.i and source.i in name:
+        inside = {t.i for t in source.subtree}  # the clause the fact comes from is not part of its argument
+        name = _trim(head.doc, [i for i in name if i not in inside], head.i)
     return Arg(head.i, tuple(name))
 
 
@@ -154,8 +163,12 @@ def phrase_tokens(head: Token, nested: bool = False) -> list[int]:
     keep = {head.i}
     keep.update(i for i in entity_range(head) if head.left_edge.i <= i <= head.right_edge.i)
     for child in head.children:
-        if child.dep_ in PHRASE_KEEP:
+        if child.dep_ == "conj" and firm_name(head, child):
+            keep.update((head.i + 1, child.i))
+        elif child.dep_ in PHRASE_KEEP:
             keep.update(t.i for t in child.subtree if t.dep_ not in ("punct", "cc") or t.text in PHRASE_INNER_PUNCT)
+        elif child.dep_ in CLAUSE_KEEP and not nested and child.i > head.i and not is_name(head):
+            keep.update(t.i for t in child.subtree)
         elif child.dep_ == "nmod" and (is_name_part(child) or (not nested and keeps_modifier(child))):
             keep.update(phrase_tokens(child, nested=True))
             keep.update(t.i for c in child.children if c.dep_ == "case" for t in (c, *c.children) if t.dep_ != "punct")
@@ -178,11 +191,23 @@ def conjuncts(token: Token) -> list[Token]:
     found = [token]
     name = entity_range(token)
     for child in token.children:
-        if child.i in name:
-            continue  # "Delta & Pine Land Co." is one name, not two
+        if child.i in name or firm_name(token, child):
+            continue  # "Delta & Pine Land Co.", "Farrant and Hale" are one name, not two
         if child.dep_ == "conj" and child.pos_ in NOMINAL and not has_child(child, SUBJECTS | {"cop"}):
             found.extend(conjuncts(child))
     return found
+
+
+def firm_name(first: Token, second: Token) -> bool:
+    """"Farrant and Hale" as the NER reads it: a one-word organisation (or other non-person name)
+    coordinated with one more word is the organisation's name (a firm named after its founders), not two
+    things; "Ada and Tom" (persons) and "Kettleby and Lanmere" (places) stay two."""
+    if second.dep_ != "conj" or first.ent_type_ not in ("ORG", "OTH") or second.i != first.i + 2:
+        return False
+    if first.doc[first.i + 1].lower_ not in ("and", "&"):
+        return False
+    single = not any(c.dep_ in ("compound", "flat") and c.pos_ == "PROPN" for t in (first, second) for c in t.children)
+    return single and is_name(second) and first.pos_ in ("PROPN", "NOUN")
 
 
 def has_child(token: Token, deps: set[str]) -> bool:
@@ -336,10 +361,23 @@ def name_first(described: Token, description: Token) -> tuple[Token, Token]:
 
 
 def link_facts(subject: Token, nominal: Token, link: str) -> Iterator[Raw]:
-    """(X, link, N), plus (X, "link N of", Z) for each relational modifier or possessor Z of a common noun N."""
+    """(X, "link N of", Z) for each relational modifier or possessor Z of a common noun N, else (X, link, N).
+
+    "X was the director of Y" says one thing, that X directed Y: (X, "was the director of", Y)
+    states it, and a separate (X, "was", the director) would only repeat half of it.
+    """
     for noun in conjuncts(nominal):
-        yield subject, link, noun
-        yield from relational_facts(subject, link, noun)
+        relations = list(relational_facts(subject, link, noun))
+        yield from relations or [(subject, link, noun)]
+
+
+def relational_words(noun: Token) -> str:
+    """The relational noun as the predicate writes it, with its determiner and modifiers but not its
+    possessor: "the third director" (of Y), as the sentence says it."""
+    possessor = {t.i for c in noun.children if c.dep_ == "nmod:poss" for t in c.subtree}
+    tokens = [noun.doc[i] for i in phrase_tokens(noun, nested=True) if i not in possessor and i <= noun.i]
+    words = [t.lower_ if t.pos_ == "DET" or (t.i == noun.i and noun.pos_ != "PROPN") else t.text for t in tokens]
+    return " ".join(words) or noun.lower_
 
 
 def relational_facts(subject: Token, link: str, noun: Token) -> Iterator[Raw]:
@@ -348,7 +386,7 @@ def relational_facts(subject: Token, link: str, noun: Token) -> Iterator[Raw]:
     A relational noun's complement is the fact ("X was the director of Y", "X launched a series of
     Z"): the of-phrase is left out of the argument (see :func:`noun_phrase`) and linked here.
     """
-    word = noun.text if noun.pos_ == "PROPN" else noun.lower_
+    word = relational_words(noun)
     for child in noun.children:
         if child.dep_ == "nmod" and case_text(child) == "of" and not is_name_part(child):
             for target in conjuncts(child):
@@ -389,6 +427,11 @@ def verbal_facts(verb: Token) -> Iterator[Raw]:
                         yield from rel
             elif dep == "xcomp" and child.pos_ in NOMINAL and not has_child(child, {"cop"}):
                 yield from link_facts(subject, child, pred)
+            elif dep == "ccomp" and child.i > verb.i and has_child(child, SUBJECTS):
+                # "X indicated that Y could carry Z", "X told Y that Z": the clause is what X said (to Y)
+                told = [c for c in verb.children if c.dep_ in ("iobj", "obj") and c.i < child.i]
+                words = [pred, *(render_phrase(verb.doc, noun_phrase(t)) for t in told)]
+                yield subject, " ".join(words), child
 
 
 def copular_facts(nominal: Token) -> Iterator[Raw]:
@@ -449,26 +492,44 @@ def _named_fact(fact: Raw) -> Raw:
     return fact if named_subject.i == named_obj.i else (named_subject, predicate, named_obj)
 
 
+def render_phrase(doc: Doc, arg: Arg) -> str:
+    """A phrase's words as written, for a predicate that carries them ("told the reporters")."""
+    return " ".join(doc[i].text for i in arg.tokens)
+
+
+def clause_phrase(head: Token) -> Arg:
+    """A reported clause as an argument: its whole text, without edge punctuation."""
+    return Arg(head.i, tuple(_trim(head.doc, [t.i for t in head.subtree], head.i)))
+
+
 def sentence_facts(sentence: Span) -> list[Fact]:
-    """Every fact the rules find in one parsed sentence, in token order, without duplicates."""
-    raw: list[Raw] = []
+    """Every fact the rules find in one parsed sentence, in token order, without duplicates.
+
+    A fact read off a clause kept inside an argument ("the book that Ada wrote" -> (Ada, wrote, the
+    book)) leaves that clause out of its own arguments.
+    """
+    raw: list[tuple[Raw, Token]] = []
     for token in sentence:
+        found: list[Raw] = []
         if has_child(token, {"cop"}):
-            raw.extend(copular_facts(token))
+            found.extend(copular_facts(token))
         elif is_predicate(token):
-            raw.extend(verbal_facts(token))
+            found.extend(verbal_facts(token))
         if token.pos_ in NOMINAL:
-            raw.extend(appositive_facts(token))
+            found.extend(appositive_facts(token))
         if token.pos_ == "PROPN":
-            raw.extend(located_facts(token))
+            found.extend(located_facts(token))
+        raw.extend((fact, token) for fact in found)
     facts: list[Fact] = []
     seen: set[tuple[int, str, int]] = set()
-    for subject, predicate, obj in map(_named_fact, raw):
+    for (subject, predicate, obj), source in ((_named_fact(fact), source) for fact, source in raw):
         key = (subject.i, predicate, obj.i)
-        if key in seen or subject.i == obj.i or not {subject.pos_, obj.pos_} <= NOMINAL:
-            continue  # arguments are noun phrases: a mis-parsed adjective or verb is not an entity
+        clause = obj.dep_ == "ccomp"
+        if key in seen or subject.i == obj.i or subject.pos_ not in NOMINAL or not (obj.pos_ in NOMINAL or clause):
+            continue  # arguments are noun phrases or a reported clause: a mis-parsed adjective or verb is not
         seen.add(key)
-        facts.append(Fact(noun_phrase(subject), predicate, noun_phrase(obj)))
+        object_arg = clause_phrase(obj) if clause else noun_phrase(obj, source)
+        facts.append(Fact(noun_phrase(subject, source), predicate, object_arg))
         for head in (subject, obj):
             title = title_phrase(head)
             if title is not None and (head.i, "is", title.head) not in seen:

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from hippo.retrieval.hipporag import minmax
+import hippo
+from hippo.retrieval.hipporag import floored, minmax, rarity
 
 
 def test_minmax_all_equal_gives_ones_and_dead_rows_zero():
@@ -45,3 +46,40 @@ def test_batched_and_single_agree(kg_demo_graph, method):
     batched = kg_demo_graph.retrieve_many(queries, k=4, method=method)
     single = [kg_demo_graph.retrieve(q, k=4, method=method) for q in queries]
     assert [[h.passage_id for h in hits] for hits in batched] == [[h.passage_id for h in hits] for hits in single]
+
+
+def test_floored_weights_say_how_far_a_fact_stands_above_the_floor():
+    live = np.array([True, True, True, False])
+    weights = floored(np.array([0.30, 0.45, 0.60, 0.99]), live, 0.4)
+    assert weights.tolist() == pytest.approx([0.0, 0.25, 1.0, 0.0])
+    assert floored(np.array([0.2, 0.3]), np.array([True, True]), 0.5).tolist() == [0.0, 0.0]
+
+
+def test_rarity_damps_less_than_hipporag_but_still_prefers_rare_entities():
+    counts = np.array([1, 7, 100])
+    inverse, sqrt, idf = (rarity(counts, 1000, kind) for kind in ("inverse", "sqrt", "idf"))
+    assert inverse.tolist() == pytest.approx([1.0, 1 / 7, 0.01])
+    for damped in (sqrt, idf):
+        assert damped[0] > damped[1] > damped[2] > 0 and damped[1] > inverse[1]
+
+
+def test_a_hit_shows_only_the_linked_facts_its_passage_states(kg_demo_graph):
+    hits = kg_demo_graph.retrieve("In which village was the founder of the Marren Observatory born?", k=5,
+                                  method="hipporag")
+    stated = kg_demo_graph.store.facts_of_passages([h.passage_id for h in hits])
+    for hit in hits:
+        texts = {f.text for f in stated.get(hit.passage_id, [])}
+        assert set(hit.why.facts) <= texts
+    assert len({h.why.facts for h in hits}) > 1
+
+
+@pytest.mark.parametrize("overrides", [
+    {"seed_named_only": False, "link_query_names": False, "fact_floor": 0.0, "seed_rarity": "inverse",
+     "title_edge_weight": 1.0},
+    {"fact_floor": 0.5, "seed_rarity": "sqrt", "title_edge_weight": 3.0},
+])
+def test_hipporag_as_published_and_hippo_settings_both_run(kg_demo_graph, overrides):
+    with hippo.open(kg_demo_graph.store.location, **overrides) as kg:
+        hits = kg.retrieve("Which company built the telescope with which Comet Vey was discovered?", k=5,
+                           method="hipporag")
+    assert len(hits) == 5 and all(h.why.fallback is None for h in hits)

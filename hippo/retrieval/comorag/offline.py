@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from hippo.graph.ppr import personalized_pagerank
+from hippo.ingest.extract.labels import COMMON, NUMERIC_LABELS
 from hippo.memory.extractive import STOPWORDS, extract_keywords, words
 from hippo.retrieval.base import RetrievalContext
 from hippo.retrieval.comorag.pool import POOL_K, Loop, fill_texts
@@ -155,11 +156,11 @@ def _proper(display: str, label: str | None) -> bool:
 
     >>> _proper("The Starfall Festival", None), _proper("an astronomical observatory on Marren Head", None)
     (True, False)
-    >>> _proper("Therein", None), _proper("Kettleby", "LOC")
-    (False, True)
+    >>> _proper("Therein", None), _proper("Kettleby", "LOC"), _proper("stepmother", "NOUN")
+    (False, True, False)
     """
     if label:
-        return True
+        return label != COMMON and label not in NUMERIC_LABELS  # NOUN marks a common-noun phrase, DATE/NUM numbers
     tokens = display.split()
     if tokens and tokens[0].casefold() in ("the", "a", "an"):
         tokens = tokens[1:]
