@@ -86,10 +86,11 @@ def test_a_model_file_with_the_wrong_hash_is_refused_and_nothing_is_loaded(small
 def test_a_truncated_bundled_file_is_refused_with_the_fix(small_store, local_llm, tmp_path, monkeypatch):
     monkeypatch.setenv("HIPPO_MODEL_DIR", str(tmp_path))
     (tmp_path / BUNDLED.filename).write_bytes(b"GGUF" * 100)
+    unasked = "Who paid for the dome of the Marren Observatory?"  # no cached reply stands in for the model
     with hippo.open(small_store) as kg:
         with pytest.raises(ModelFileError, match=r"has 400 bytes, expected 491,400,064.*hippo model install"):
-            kg.ask(QUESTION, k=2)
-    result = CliRunner().invoke(app, ["ask", QUESTION, "--store", str(small_store)])
+            kg.ask(unasked, k=2)
+    result = CliRunner().invoke(app, ["ask", unasked, "--store", str(small_store)])
     assert result.exit_code == 1 and "expected 491,400,064" in result.output
 
 
