@@ -22,15 +22,6 @@ QUESTION = "In which village was the founder of the Marren Observatory born?"
 BUNDLED = KNOWN_MODELS["0.5b"]
 
 
-@pytest.fixture()
-def corpus(tmp_path: Path) -> Path:
-    folder = tmp_path / "corpus"
-    for name in FILES:
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(DEMO / name, folder / name)
-    return folder
-
-
 @pytest.fixture(scope="module")
 def small_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Four demo documents indexed with the bundled spaCy pipeline (a real graph), built once."""
