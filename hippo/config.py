@@ -113,6 +113,10 @@ class Settings:
     fact_filter : bool
         Let the LLM (when one is configured) keep at most 4 of ``hipporag``'s top facts per query,
         HippoRAG 2's recognition memory; off by default because it costs one request per query.
+    filter_candidates : int
+        Facts shown to the fact filter, best by cosine (HippoRAG 2: 5, the same as ``linking_top_k``).
+        A small encoder often ranks the fact that answers the question's relation below five facts
+        that merely name its subject, so a wider pool lets the filter find it.
     memory_units : bool
         Build MemGAS memory units (document/session, passage/turn, summary, keywords) for every new
         document at ingest, and associate them with the units of earlier documents.
@@ -187,6 +191,7 @@ class Settings:
     title_entities: bool = True
     title_edge_weight: float = 2.0
     fact_filter: bool = False
+    filter_candidates: int = 5
     memory_units: bool = True
     memory_summaries: str = "extractive"
     association_top_n: int = 30
@@ -250,6 +255,7 @@ class Settings:
             "max_file_bytes",
             "synonym_max",
             "linking_top_k",
+            "filter_candidates",
             "association_top_n",
             "memgas_seeds",
             "comorag_probes",

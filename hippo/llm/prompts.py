@@ -92,8 +92,8 @@ TRIPLES_SYSTEM = (
 )
 
 FILTER_SYSTEM = (
-    "You help a retrieval system keep the facts that matter for a question. You get the question and up to "
-    "five candidate facts, each [subject, predicate, object]. Return the candidates that help answer the "
+    "You help a retrieval system keep the facts that matter for a question. You get the question and a "
+    "list of candidate facts, each [subject, predicate, object]. Return the candidates that help answer the "
     "question, at most four, the most useful first, copied exactly as given. Never change a fact or add one "
     'that is not a candidate. If none helps, return an empty list. Reply with a JSON object {"fact": [...]} '
     "and nothing else."

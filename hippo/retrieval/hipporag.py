@@ -3,8 +3,8 @@
 Per query (Gutiérrez et al. 2025, section 3, and the official code's defaults):
 1. score every fact against the query and min-max normalise the scores;
 2. keep the top ``linking_top_k`` facts; with ``Settings.fact_filter`` and an LLM, a recognition-memory
-   filter (:mod:`hippo.llm.filter`) keeps at most 4 of them, and when it keeps none the ranking
-   is dense retrieval, marked ``dense: the fact filter kept no fact``;
+   filter (:mod:`hippo.llm.filter`) is shown the top ``filter_candidates`` and keeps at most 4 of
+   them, and when it keeps none the ranking is dense retrieval, marked ``dense: the fact filter kept no fact``;
 3. seed each entity of those facts with the mean, over the kept facts naming it, of
    ``normalised fact score / number of passages mentioning the entity``; keep the top
    ``linking_top_k`` entities;
@@ -256,8 +256,8 @@ def query_seeds(context: RetrievalContext, state: GraphState, queries: Sequence[
     fact_scores = state.facts.scores(context.embedder().query(list(queries), against="fact"))
     if settings.fact_lexical > 0:
         fact_scores = _with_predicate_words(context, state, queries, fact_scores, settings.fact_lexical)
-    top = [_top_facts(state, fact_scores[i], settings.linking_top_k, settings.fact_floor)
-           for i in range(len(queries))]
+    shown = max(settings.linking_top_k, settings.filter_candidates) if context.fact_filter else settings.linking_top_k
+    top = [_top_facts(state, fact_scores[i], shown, settings.fact_floor) for i in range(len(queries))]
     kept, notes = _filter_facts(context, state, queries, [facts for facts, _ in top])
     seeds = [_entity_seeds(state, facts, normalised, settings.linking_top_k, note, settings.seed_named_only,
                            settings.seed_rarity)

@@ -90,8 +90,8 @@ def test_extraction_failures_are_reported_not_invented(server, corpus, tmp_path,
         assert report.passages == len(FILES)  # the passage itself is kept
 
 
-def kg_with_filter(server, tmp_path: Path, corpus: Path) -> hippo.KnowledgeGraph:
-    kg = hippo.open(tmp_path / "store", extractor="llm", fact_filter=True, extra=llm_extra(server))
+def kg_with_filter(server, tmp_path: Path, corpus: Path, **settings) -> hippo.KnowledgeGraph:
+    kg = hippo.open(tmp_path / "store", extractor="llm", fact_filter=True, extra=llm_extra(server), **settings)
     kg.index(corpus)
     return kg
 
@@ -106,6 +106,16 @@ def test_fact_filter_keeps_what_the_llm_keeps(server, model, corpus, tmp_path, o
     assert len(candidates) == 5 and kept in candidates
     assert hits and all(h.why.fallback is None for h in hits)
     assert {f for h in hits for f in h.why.facts} == {" ".join(kept)}
+
+
+def test_fact_filter_is_shown_filter_candidates_facts(server, model, corpus, tmp_path, offline_env):
+    model.keep = lambda question, candidates: candidates[-1:]  # the weakest candidate by cosine
+    with kg_with_filter(server, tmp_path, corpus, filter_candidates=8) as kg:
+        hits = kg.retrieve(QUESTION, k=3, method="hipporag")
+    [request] = [r for r in server.requests if r.task == "filter"]
+    candidates = json.loads(request.body["messages"][-1]["content"].split("Candidate facts: ")[1])["fact"]
+    assert len(candidates) == 8
+    assert {f for h in hits for f in h.why.facts} == {" ".join(candidates[-1])}
 
 
 @pytest.mark.parametrize("keep", [lambda q, c: [], lambda q, c: [["Tomas Vey", "invented", "the telescope"]]],
