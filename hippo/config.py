@@ -35,6 +35,8 @@ MODEL_DEFAULTS: dict[str, dict[str, float]] = {
     "multilingual-e5-small": {"synonym_threshold": 0.93, "memgas_temperature": 0.012},
 }
 """Defaults of the settings that depend on a model's cosine scale, per model (others get MiniLM's)."""
+MEMORY_UNITS = ("conversations", "all", "off")
+"""When memory units are built (``Settings.memory_units``)."""
 GRAPH_SETTINGS = frozenset({"synonym_threshold"})
 """The per-model settings that compare entity names (a split model ``A+B`` takes these from ``B``)."""
 
@@ -113,9 +115,13 @@ class Settings:
     fact_filter : bool
         Let the LLM (when one is configured) keep at most 4 of ``hipporag``'s top facts per query,
         HippoRAG 2's recognition memory; off by default because it costs one request per query.
-    memory_units : bool
-        Build MemGAS memory units (document/session, passage/turn, summary, keywords) for every new
-        document at ingest, and associate them with the units of earlier documents.
+    memory_units : str
+        When MemGAS memory units (document/session, passage/turn, summary, keywords) are built and
+        associated with the units of earlier documents: ``"conversations"`` (at ingest for conversation
+        sessions, which ``memgas`` serves; for other documents the first time ``memgas``, ``kg.units`` or
+        ``kg.sessions`` is asked on the store), ``"all"`` (every new document at ingest) or ``"off"``.
+        On 2WikiMultihopQA they were a fifth of the index time while no benchmarked method read them.
+        ``True`` and ``False`` (what older stores recorded) mean ``"all"`` and ``"off"``.
     memory_summaries : str
         How the summary and keyword units are made: ``"extractive"`` (offline: the passages or
         sentences nearest the document's centroid; TF-IDF n-grams) or ``"llm"`` (written by the
@@ -187,7 +193,7 @@ class Settings:
     title_entities: bool = True
     title_edge_weight: float = 2.0
     fact_filter: bool = False
-    memory_units: bool = True
+    memory_units: str = "conversations"
     memory_summaries: str = "extractive"
     association_top_n: int = 30
     memgas_seeds: int = 15
@@ -232,6 +238,10 @@ class Settings:
             raise ConfigError(f"fact_lexical={self.fact_lexical} must be 0 or more (default 0).")
         if not 0.0 <= self.fact_floor < 1.0:
             raise ConfigError(f"fact_floor={self.fact_floor} must be in [0, 1) (0: min-max as HippoRAG 2).")
+        if isinstance(self.memory_units, bool):  # what stores recorded before the modes existed
+            object.__setattr__(self, "memory_units", "all" if self.memory_units else "off")
+        if self.memory_units not in MEMORY_UNITS:
+            raise ConfigError(f"memory_units={self.memory_units!r}; choose {', '.join(map(repr, MEMORY_UNITS))}.")
         if self.memory_summaries not in ("extractive", "llm"):
             raise ConfigError(f"memory_summaries={self.memory_summaries!r}; choose 'extractive' or 'llm'.")
         if self.comorag_base == "comorag":

@@ -206,16 +206,20 @@ class _Writer:
 
     def _units(self, ops: list[_Op], vectors: np.ndarray | None) -> UnitBatch | None:
         """Memory units of the batch's new documents and their associations (before the transaction opens)."""
-        if not self.settings.memory_units or vectors is None:
+        mode = self.settings.memory_units
+        if mode == "off" or vectors is None:
             return None
         started = time.perf_counter()
         documents, offset = [], 0
         for op in ops:
             if isinstance(op, _Put):
                 count = len(op.passages)
-                documents.append(NewDocument(op.document, op.passages, vectors[offset:offset + count], op.text,
-                                             op.turns))
+                if op.turns or mode == "all":  # other documents get theirs when memgas is first asked
+                    documents.append(NewDocument(op.document, op.passages, vectors[offset:offset + count], op.text,
+                                                 op.turns))
                 offset += count
+        if not documents:
+            return None
         removed = {op.doc_id for op in ops if isinstance(op, _Delete)}
         batch = unit_batch(self.store, self.embed(), documents, self.settings, removed=removed, llm=self.llm)
         _add_time(self.report, "units", started)
