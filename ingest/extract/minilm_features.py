@@ -30,11 +30,14 @@ from spacy.util import registry
 from thinc.api import Model
 from thinc.types import Floats2d
 
-__all__ = ["ENCODER_WIDTH", "MAX_PIECES", "minilm_features"]
+__all__ = ["ENCODER_WIDTH", "FEATURES_KEY", "MAX_PIECES", "minilm_features"]
 
 ENCODER_WIDTH = 384  # hidden size of all-MiniLM-L6-v2
 MAX_PIECES = 256  # word pieces per window (the encoder was trained on inputs of up to 256)
 TRAIN_CACHE = 40_000  # sentences whose features are kept between training epochs
+FEATURES_KEY = "hippo.minilm_features"
+"""``Doc.user_data`` key of features computed beforehand: ``(layers, array (len(doc), width))``; the layer
+uses them instead of running the encoder (see ``shared_pass``, which encodes a passage once for both jobs)."""
 
 
 @registry.architectures("hippo.MiniLMFeatures.v1")
@@ -67,7 +70,10 @@ def _forward(model: Model, docs: list[Doc], is_train: bool):
     outputs: list[np.ndarray | None] = [None] * len(docs)
     todo: list[int] = []
     for i, key in enumerate(words):
-        if cache is not None and key in cache:
+        given = docs[i].user_data.get(FEATURES_KEY)
+        if given is not None and given[0] == tuple(layers):  # computed with the passage's embedding
+            outputs[i] = given[1]
+        elif cache is not None and key in cache:
             cache.move_to_end(key)
             outputs[i] = cache[key]
         else:
