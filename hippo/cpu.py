@@ -4,7 +4,8 @@ Why: ingest shares work with helper processes (``hippo.parallel``), which stay a
 ``resource.getrusage(RUSAGE_CHILDREN)`` (filled only when a child exits) does not see them. On Linux each
 live child's user and system time is read from ``/proc/<pid>/stat``; elsewhere only this process counts.
 On a machine shared with other work, wall time says how long a user waited and CPU time how much work
-was done: the two together tell a slow stage from a starved one.
+was done: the two together tell a slow stage from a starved one. Helpers that have ended and been
+waited for count through ``RUSAGE_CHILDREN``, so a pool shut down between two readings is not lost.
 """
 
 from __future__ import annotations
@@ -13,14 +14,20 @@ import os
 import time
 from pathlib import Path
 
+try:
+    import resource
+except ImportError:  # pragma: no cover - not on Windows
+    resource = None  # type: ignore[assignment]
+
 __all__ = ["process_tree_cpu"]
 
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def process_tree_cpu() -> float:
-    """CPU seconds (user + system) used so far by this process and its live child processes."""
-    return time.process_time() + sum(_child_seconds())
+    """CPU seconds (user + system) used so far by this process and its child processes, live or ended."""
+    ended = resource.getrusage(resource.RUSAGE_CHILDREN) if resource is not None else None
+    return time.process_time() + sum(_child_seconds()) + (ended.ru_utime + ended.ru_stime if ended else 0.0)
 
 
 def _child_seconds() -> list[float]:

@@ -65,7 +65,8 @@ class KnowledgeGraph:
         """The store's embedding model, loaded on first use."""
         if self._embedder is None:
             self._embedder = load_embedder(self.settings.embed_model, self.settings.embed_batch_size,
-                                           self.settings.embed_threads, self.settings.embed_processes)
+                                           self.settings.embed_threads, self.settings.embed_processes,
+                                           self.settings.embed_precision)
         return self._embedder
 
     def llm(self) -> LLMClient | None:

@@ -24,7 +24,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -55,12 +55,22 @@ documents, passages and their vectors are written; after the graph records; afte
 
 @dataclass(frozen=True)
 class Progress:
-    """Where an indexing run is: files done of files found, and passages written so far."""
+    """Where an indexing run is: files done of files found, passages written so far, and the stage running.
+
+    ``stage`` is the stage a batch of ``batch_passages`` passages has just entered (``extract``, ``embed``,
+    ``graph``, ``units``, ``write``; ``""`` between batches); ``documents_done`` of ``documents_total`` are
+    the documents written of those planned so far, the total known once a file's documents are read (a
+    big streamed file adds its parts as it goes). A caller can tell the time left from these.
+    """
 
     files_done: int
     files_total: int
     passages: int
     current: str
+    stage: str = ""
+    batch_passages: int = 0
+    documents_done: int = 0
+    documents_total: int = 0
 
 
 ProgressFn = Callable[[Progress], None]
@@ -113,6 +123,13 @@ class _FileGone:
     path: str
 
 
+@dataclass
+class _Planned:
+    """Not an operation: how many documents a file holds, once it is read (for progress)."""
+
+    documents: int
+
+
 _Op = _Put | _Delete | _FileDone | _FileGone
 
 
@@ -129,6 +146,8 @@ class _Writer:
     pending: int = 0  # passages in ``ops``
     extractor: Extractor | None = None
     llm: LLMSource | None = None
+    on_stage: Callable[[str, int], None] | None = None  # (stage entered, passages in the batch)
+    documents_written: int = 0
     crash: _CrashHook = field(default_factory=_CrashHook.from_env)
 
     def __post_init__(self) -> None:
@@ -154,9 +173,10 @@ class _Writer:
         titles = {op.document.id: op.document.title for op in puts if not op.turns}
         graph = self._graph(passages, extractions, titles if getattr(self.extractor, "title_entities", True) else {})
         units = self._units(ops, vectors)
-        with _stage(self.report, "write"):
+        with self._stage("write", len(passages)):
             self._write(ops, vectors, graph, units)
         self.report.passages += len(passages)
+        self.documents_written += len(puts)
         if units is not None:
             self.report.units += len(units.units)
             self.report.associations += len(units.associations)
@@ -196,13 +216,18 @@ class _Writer:
                 self.store.put_associations(units.associations)
         self.crash.reach("commit")
 
+    def _stage(self, stage: str, passages: int) -> AbstractContextManager[None]:
+        if self.on_stage is not None:
+            self.on_stage(stage, passages)
+        return _stage(self.report, stage)
+
     def _extract(self, passages: list[Passage]) -> list[Extraction] | None:
         """Entities and facts of each passage, with its vector when the extractor's pass gives it."""
         if self.extractor is None or not passages:
             return None
         self.crash.reach("extract")
         texts = [p.text for p in passages]
-        with _stage(self.report, "extract"):
+        with self._stage("extract", len(passages)):
             if self._embeds_while_extracting():
                 return self.extractor.extract(texts, embed=True)  # type: ignore[call-arg]
             return self.extractor.extract(texts)
@@ -214,7 +239,7 @@ class _Writer:
         if encoder is None:
             return False
         embedder = self.embed()
-        return (embedder.mean_pooled_window() is not None
+        return (embedder.mean_pooled_window() is not None and embedder.precision() == "auto"
                 and embedder.identity()["passage"] == {"model": encoder(), "prefix": ""})
 
     def _graph(self, passages: list[Passage], extractions: list[Extraction] | None,
@@ -223,7 +248,7 @@ class _Writer:
         conversation sessions left out (a session's title is a date, not its subject)."""
         if extractions is None:
             return None
-        with _stage(self.report, "graph"):
+        with self._stage("graph", len(passages)):
             return graph_batch(self.store, self.embed(), passages, extractions, self.extractor.name, self.settings,
                                titles)
 
@@ -243,14 +268,14 @@ class _Writer:
         if not documents:
             return None
         removed = {op.doc_id for op in ops if isinstance(op, _Delete)}
-        with _stage(self.report, "units"):
+        with self._stage("units", sum(len(d.passages) for d in documents)):
             return unit_batch(self.store, self.embed(), documents, self.settings, removed=removed, llm=self.llm)
 
     def _embed(self, passages: list[Passage], extractions: list[Extraction] | None) -> np.ndarray | None:
         """Passage vectors: stored ones of identical passages, those the extraction gave, the rest embedded."""
         if not passages:
             return None
-        with _stage(self.report, "embed"):
+        with self._stage("embed", len(passages)):
             stored = self.store.vectors_by_hash([p.content_hash for p in passages])
             given = [e.vector for e in extractions] if extractions is not None else [None] * len(passages)
             todo = [p.text for p, v in zip(passages, given) if p.content_hash not in stored and v is None]
@@ -273,7 +298,7 @@ def index_paths(store: GraphStore, embed: Callable[[], Embedder], paths: Sequenc
         unchanged re-index never loads the model.
     paths : files and folders; folders are walked recursively (see ``loaders.discover``).
     include, exclude : glob patterns applied inside folders.
-    on_progress : called after each file.
+    on_progress : called after each file and as each batch enters a stage (see :class:`Progress`).
     llm : the store's LLM client, for extractors that use one (see ``extract.base.get_extractor``).
     names : for uploads (see ``hippo.ingest.uploads``): the name a file, by its resolved path, is
         recorded under instead of that path. A named file whose content the store already holds
@@ -282,23 +307,37 @@ def index_paths(store: GraphStore, embed: Callable[[], Embedder], paths: Sequenc
     started, cpu = time.perf_counter(), process_tree_cpu()
     report = IndexReport()
     held = {digest: path for path, digest, _ in store.list_files()} if names else {}
-    writer = _Writer(store, embed, store.settings, report, llm=llm)
     files: list[Path] = []
     for item in discover(paths, include, exclude):
         if isinstance(item, Skip):
             report.skipped.append(item)
         else:
             files.append(item)
+    where = {"files": 0, "planned": 0, "current": ""}
+
+    def tell(stage: str = "", batch: int = 0) -> None:
+        if on_progress:
+            done = writer.documents_written + report.documents_unchanged
+            planned = report.documents_added + report.documents_replaced + report.documents_unchanged
+            on_progress(Progress(where["files"], len(files), report.passages, where["current"], stage, batch,
+                                 done, max(where["planned"], planned)))
+
+    writer = _Writer(store, embed, store.settings, report, llm=llm, on_stage=tell)
     with store.write_session():
         for number, path in enumerate(files, start=1):
+            where["current"] = str(path)
             try:
                 for op in _plan_file(store, path, report, names, held):
-                    writer.add(op)
+                    if isinstance(op, _Planned):
+                        where["planned"] += op.documents
+                    else:
+                        writer.add(op)
             except IngestError as exc:
                 report.skipped.append(Skip(str(path), str(exc)))
-            if on_progress:
-                on_progress(Progress(number, len(files), report.passages + writer.pending, str(path)))
+            where["files"] = number
+            tell()
         writer.flush()
+        tell()
     report.seconds = time.perf_counter() - started
     report.cpu_seconds = process_tree_cpu() - cpu
     return report
@@ -341,7 +380,7 @@ def index_texts(store: GraphStore, embed: Callable[[], Embedder], texts: Iterabl
 
 
 def _plan_file(store: GraphStore, path: Path, report: IndexReport, names: Mapping[str, str] | None = None,
-               held: dict[str, str] | None = None) -> Iterator[_Op]:
+               held: dict[str, str] | None = None) -> Iterator[_Op | _Planned]:
     """The operations that bring ``path``'s documents up to date; recorded under ``names[path]`` if given.
 
     An upload (a named file) whose content is already held under another record (``held``: content
@@ -369,6 +408,7 @@ def _plan_file(store: GraphStore, path: Path, report: IndexReport, names: Mappin
     loaded = content.documents()
     if not content.streamed:
         loaded = list(loaded)  # parse now, so a file that cannot be read is skipped before any of it is planned
+        yield _Planned(sum(not isinstance(item, Skip) for item in loaded))
     report.files_read += 1
     existing = store.documents_of_file(resolved)
     _add_time(report, "read", started, cpu)

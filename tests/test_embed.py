@@ -11,7 +11,7 @@ import pytest
 
 import hippo
 from hippo.config import Settings, model_defaults
-from hippo.embed import E5_MODEL, ROLES, embedding_identity, load_embedder
+from hippo.embed import E5_MODEL, ROLES, bf16_matmuls, embedding_identity, load_embedder
 from hippo.embed_e5 import MAX_TOKENS
 from hippo.errors import EmbeddingModelMismatch
 
@@ -151,4 +151,16 @@ def test_minilm_shares_a_large_batch_with_a_helper_and_gives_the_same_vectors():
     backend = load_embedder(MINILM, 64, 1, 2)._backends["entity"]
     shared = backend.encode(texts, "entity", 1)
     assert backend.shared._pool is not None, "a batch this large goes to the helper too"
-    assert shared.shape == alone.shape and np.abs(shared - alone).max() < 1e-5
+    assert shared.shape == alone.shape
+    assert float((shared * alone).sum(axis=1).min()) > 1 - 1e-4  # exact in float32; bfloat16 varies with the batch
+
+
+def test_bfloat16_matmuls_keep_vectors_within_1e4_cosine_of_float32():
+    """``embed_precision="auto"`` multiplies in bfloat16 on a CPU with AMX; the vectors must stay the model's."""
+    texts = TEXTS + BAD + ["Marren Observatory", "1871", "Ada Lindqvist founded the Marren Observatory in Kettleby",
+                           "Kettleby\nKettleby is a village on the shore of Lake Imber. " * 8]
+    auto = load_embedder(MINILM, 64, 1, 1, "auto").encode(texts)
+    exact = load_embedder(MINILM, 64, 1, 1, "float32").encode(texts)
+    assert float((auto * exact).sum(axis=1).min()) > 1 - 1e-4
+    if not bf16_matmuls():
+        assert np.array_equal(auto, exact)  # no AMX: float32 either way

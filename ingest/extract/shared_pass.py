@@ -5,7 +5,8 @@ that also embeds the passages. Run separately, the encoder ran twice over every 
 for the NER and once over the whole passage for its vector: on 2WikiMultihopQA the NER's pass cost as
 much as the embedding. Here the passage is encoded once, exactly as sentence-transformers encodes it
 (the same word pieces, cut at the model's ``max_seq_length``, mean-pooled over the last layer and
-normalised, so the vector equals the embedder's to float rounding; a test holds it to 1e-5), and the
+normalised, under the same ``matmul_precision``, so the vector equals the embedder's: to float rounding in
+float32, within 1e-4 cosine with bfloat16 products, as tests hold it), and the
 word pieces' hidden states at the NER's layers are handed to each line's spaCy ``Doc`` through its
 ``user_data``. Word pieces past the embedding's cut are encoded in further windows for the NER only.
 
@@ -59,7 +60,7 @@ def encode_passages(texts: Sequence[str], encoder: str, layers: Sequence[int]) -
     """
     import torch
 
-    from hippo.embed import threads_for
+    from hippo.embed import matmul_precision, threads_for
     from hippo.embed_e5 import encodable
 
     tokenizer, transformer, window, threads = _model(encoder)
@@ -79,7 +80,7 @@ def encode_passages(texts: Sequence[str], encoder: str, layers: Sequence[int]) -
     features = [np.zeros((len(s), width), dtype=np.float32) for s in spans]
     vectors = np.zeros((len(texts), ENCODER_WIDTH), dtype=np.float32)
     order = sorted(range(len(windows)), key=lambda i: len(windows[i][2]))  # similar lengths per batch
-    with torch.inference_mode(), threads_for(len(windows), threads):
+    with torch.inference_mode(), threads_for(len(windows), threads), matmul_precision("auto"):
         for start in range(0, len(order), BATCH):
             part = [windows[i] for i in order[start:start + BATCH]]
             states, mask = _forward(tokenizer, transformer, [ids for _, _, ids in part])

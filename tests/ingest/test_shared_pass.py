@@ -7,13 +7,20 @@ import pytest
 import spacy
 
 import hippo
-from hippo.embed import load_embedder
+from hippo.embed import bf16_matmuls, load_embedder
 from hippo.ingest.extract.minilm_features import FEATURES_KEY
 from hippo.ingest.extract.shared_pass import attach_features, encode_passages
 from hippo.ingest.extract.spacy import SpacyExtractor
 from tests.conftest import spacy_model_or_skip
 
 LAYERS = (3, 6)
+
+
+def same_vectors(a: np.ndarray, b: np.ndarray) -> bool:
+    """Equal to float rounding in float32; within 1e-4 cosine where bfloat16 products run (``matmul_precision``)."""
+    if bf16_matmuls():
+        return float((a * b).sum(axis=1).min()) > 1 - 1e-4
+    return float(np.abs(a - b).max()) < 1e-5
 PASSAGES = [
     "Ada Lindqvist\nAda Lindqvist founded the Marren Observatory in 1871. She was born in Kettleby.",
     "Kabul is the capital of Afghanistan.\n\nIt lies on the Kabul River.",
@@ -28,7 +35,7 @@ def test_passage_vectors_equal_the_embedders():
     encoded = encode_passages(PASSAGES, "all-MiniLM-L6-v2", LAYERS)
     expected = embedder.encode(PASSAGES)
     got = np.stack([e.vector for e in encoded])
-    assert np.abs(got - expected).max() < 1e-5
+    assert same_vectors(got, expected)
     long = encoded[3]
     assert long.features.shape == (len(long.starts), 384 * len(LAYERS)) and len(long.starts) > 256
     assert np.abs(long.features[-5:]).sum() > 0, "word pieces past the embedding's cut get features too"
@@ -56,7 +63,7 @@ def test_the_extractor_gives_vectors_and_the_same_kind_of_facts():
     alone = extractor.extract(PASSAGES)
     assert all(e.vector is None for e in alone)
     expected = load_embedder("all-MiniLM-L6-v2").encode(PASSAGES)
-    assert np.abs(np.stack([e.vector for e in shared]) - expected).max() < 1e-5
+    assert same_vectors(np.stack([e.vector for e in shared]), expected)
     founded = {(t.subject, t.predicate, t.object) for t in shared[0].triples}
     assert ("Ada Lindqvist", "founded", "the Marren Observatory") in founded
     assert {m.display for m in shared[0].entities} == {m.display for m in alone[0].entities}
@@ -72,4 +79,4 @@ def test_an_indexed_store_holds_the_embedders_passage_vectors(tmp_path):
         passages = list(kg.store.iter_passages())
         stored = np.stack([table.matrix[row[p.passage_id]] for p in passages])
         expected = kg.embedder().encode([p.text for p in passages])
-    assert np.abs(stored - expected).max() < 1e-5
+    assert same_vectors(stored, expected)
