@@ -168,6 +168,14 @@ def _hidden_states(tokenizer, transformer, windows: list[list[int]], layers: Seq
     """(windows, longest + 2, width) hidden states of [CLS] pieces [SEP], padded."""
     import torch
 
+    states, _ = window_states(tokenizer, transformer, windows)
+    return torch.cat([states[i] for i in layers], dim=-1).numpy()
+
+
+def window_states(tokenizer, transformer, windows: list[list[int]]):
+    """Hidden states of every layer for ``[CLS] pieces [SEP]`` windows of piece ids, padded, and the float mask."""
+    import torch
+
     longest = max(len(ids) for ids in windows) + 2
     input_ids = torch.full((len(windows), longest), tokenizer.pad_token_id, dtype=torch.long)
     mask = torch.zeros((len(windows), longest), dtype=torch.long)
@@ -176,4 +184,4 @@ def _hidden_states(tokenizer, transformer, windows: list[list[int]], layers: Seq
         input_ids[row, : len(seq)] = torch.tensor(seq)
         mask[row, : len(seq)] = 1
     result = transformer(input_ids=input_ids, attention_mask=mask, output_hidden_states=True)
-    return torch.cat([result.hidden_states[i] for i in layers], dim=-1).numpy()
+    return result.hidden_states, mask.to(result.hidden_states[-1].dtype)

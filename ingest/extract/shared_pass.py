@@ -25,7 +25,7 @@ from functools import lru_cache
 import numpy as np
 from spacy.tokens import Doc
 
-from hippo.ingest.extract.minilm_features import ENCODER_WIDTH, FEATURES_KEY, MAX_PIECES
+from hippo.ingest.extract.minilm_features import ENCODER_WIDTH, FEATURES_KEY, MAX_PIECES, window_states
 
 __all__ = ["EncodedPassage", "attach_features", "encode_passages"]
 BATCH = 32
@@ -83,7 +83,7 @@ def encode_passages(texts: Sequence[str], encoder: str, layers: Sequence[int]) -
     with torch.inference_mode(), threads_for(len(windows), threads), matmul_precision("auto"):
         for start in range(0, len(order), BATCH):
             part = [windows[i] for i in order[start:start + BATCH]]
-            states, mask = _forward(tokenizer, transformer, [ids for _, _, ids in part])
+            states, mask = window_states(tokenizer, transformer, [ids for _, _, ids in part])
             chosen = torch.cat([states[i] for i in layers], dim=-1).numpy()
             last = states[depth]
             pooled = (last * mask[..., None]).sum(dim=1) / mask.sum(dim=1, keepdim=True)
@@ -93,21 +93,6 @@ def encode_passages(texts: Sequence[str], encoder: str, layers: Sequence[int]) -
                 if first == 0:
                     vectors[index] = pooled[row]
     return [EncodedPassage(s, f, v) for s, f, v in zip(spans, features, vectors)]
-
-
-def _forward(tokenizer, transformer, windows: list[list[int]]):
-    """Hidden states of every layer for ``[CLS] pieces [SEP]`` windows, padded, and the attention mask."""
-    import torch
-
-    longest = max(len(ids) for ids in windows) + 2
-    input_ids = torch.full((len(windows), longest), tokenizer.pad_token_id, dtype=torch.long)
-    mask = torch.zeros((len(windows), longest), dtype=torch.long)
-    for row, ids in enumerate(windows):
-        seq = [tokenizer.cls_token_id, *ids, tokenizer.sep_token_id]
-        input_ids[row, :len(seq)] = torch.tensor(seq)
-        mask[row, :len(seq)] = 1
-    result = transformer(input_ids=input_ids, attention_mask=mask, output_hidden_states=True)
-    return result.hidden_states, mask.to(result.hidden_states[-1].dtype)
 
 
 def attach_features(doc: Doc, encoded: EncodedPassage, offset: int, layers: Sequence[int]) -> None:
