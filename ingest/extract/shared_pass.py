@@ -52,9 +52,12 @@ def _model(name: str):
     return tokenizer, transformer, embedder.mean_pooled_window(), embedder.threads
 
 
-def encode_passages(texts: Sequence[str], encoder: str, layers: Sequence[int]) -> list[EncodedPassage]:
+def encode_passages(texts: Sequence[str], encoder: str, layers: Sequence[int],
+                    precision: str = "float32") -> list[EncodedPassage]:
     """Encode each text once: features at ``layers`` for every word piece, and the embedding of its first window.
 
+    ``precision`` is the store's ``embed_precision`` (:func:`hippo.embed.matmul_precision`), so the vector is
+    made as the store's embedder would make it.
     The embedding window is the one sentence-transformers reads (``max_seq_length`` pieces with [CLS] and
     [SEP]); pieces past it are encoded in windows of at most ``MAX_PIECES`` for their features only.
     """
@@ -80,7 +83,7 @@ def encode_passages(texts: Sequence[str], encoder: str, layers: Sequence[int]) -
     features = [np.zeros((len(s), width), dtype=np.float32) for s in spans]
     vectors = np.zeros((len(texts), ENCODER_WIDTH), dtype=np.float32)
     order = sorted(range(len(windows)), key=lambda i: len(windows[i][2]))  # similar lengths per batch
-    with torch.inference_mode(), threads_for(len(windows), threads), matmul_precision("auto"):
+    with torch.inference_mode(), threads_for(len(windows), threads), matmul_precision(precision):
         for start in range(0, len(order), BATCH):
             part = [windows[i] for i in order[start:start + BATCH]]
             states, mask = window_states(tokenizer, transformer, [ids for _, _, ids in part])

@@ -101,15 +101,16 @@ class SpacyExtractor:
 
     def passage_encoder(self) -> str | None:
         """The sentence encoder the NER reads (a model name), whose passage embeddings ``extract`` can
-        give on the way (``embed=True``); None when the pipeline's NER reads no encoder."""
+        give on the way (``extract(texts, embed=...)``); None when the pipeline's NER reads no encoder."""
         features = _encoder_features(self.nlp)
         return features.attrs["encoder"] if features is not None else None
 
-    def extract(self, texts: Sequence[str], *, embed: bool = False) -> list[Extraction]:
+    def extract(self, texts: Sequence[str], *, embed: str | None = None) -> list[Extraction]:
         """One :class:`Extraction` per text; a large batch is parsed by ``processes`` processes at once.
 
-        With ``embed`` each extraction also carries the passage's embedding by :meth:`passage_encoder`,
-        taken from the pass the NER runs anyway (:mod:`.shared_pass`): the encoder runs once per passage.
+        With ``embed`` (a ``matmul_precision``: ``"float32"`` or ``"bfloat16"``) each extraction also carries
+        the passage's embedding by :meth:`passage_encoder`, taken from the pass the NER runs anyway
+        (:mod:`.shared_pass`): the encoder runs once per passage.
         """
         here = partial(self._extract_here, embed=embed)
         if self.helpers.processes > 1 and sum(len(t) for t in texts) >= PARALLEL_MIN_CHARS:
@@ -117,7 +118,7 @@ class SpacyExtractor:
             return self.helpers.run(work, split_by_chars(texts, CHUNKS_PER_PROCESS * self.helpers.processes), here)
         return here(list(texts))
 
-    def _extract_here(self, texts: Sequence[str], embed: bool = False) -> list[Extraction]:
+    def _extract_here(self, texts: Sequence[str], embed: str | None = None) -> list[Extraction]:
         """Extractions made in this process, parsing every line of every text in batches."""
         if not texts:
             return []
@@ -125,8 +126,8 @@ class SpacyExtractor:
         features = _encoder_features(nlp) if embed else None
         if embed and features is None:
             raise ConfigError(f"the spaCy pipeline {self.model} reads no sentence encoder, so it cannot embed.")
-        encoded = (encode_passages(texts, features.attrs["encoder"], features.attrs["layers"])
-                   if features is not None else None)
+        encoded = (encode_passages(texts, features.attrs["encoder"], features.attrs["layers"], embed)
+                   if features is not None and embed is not None else None)
         results: list[Extraction | None] = [None] * len(texts)
         lines: list[Doc | str] = []
         owners: list[int] = []
@@ -168,7 +169,7 @@ def _encoder_features(nlp: Language) -> Model | None:
     return next((node for node in nlp.get_pipe("ner").model.walk() if node.name == "minilm_features"), None)
 
 
-def _extract_in_helper(model: str, batch_size: int, keep_pronouns: bool, embed: bool,
+def _extract_in_helper(model: str, batch_size: int, keep_pronouns: bool, embed: str | None,
                        texts: list[str]) -> list[Extraction]:
     """What a helper process runs (``spacy_parallel``); the pipeline loads once per process."""
     return SpacyExtractor(model, batch_size, keep_pronouns=keep_pronouns)._extract_here(texts, embed=embed)

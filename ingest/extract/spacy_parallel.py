@@ -16,7 +16,7 @@ from collections.abc import Sequence
 __all__ = ["CHUNKS_PER_PROCESS", "PARALLEL_MIN_CHARS", "split_by_chars"]
 
 PARALLEL_MIN_CHARS = 100_000  # about 17,000 words: ~10 s of parsing, several times a helper's start-up
-CHUNKS_PER_PROCESS = 4
+CHUNKS_PER_PROCESS = 8
 """Chunks per process in a shared batch: more balance the load better, fewer cost less hand-over."""
 
 

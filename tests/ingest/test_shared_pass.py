@@ -7,7 +7,7 @@ import pytest
 import spacy
 
 import hippo
-from hippo.embed import bf16_matmuls, load_embedder
+from hippo.embed import load_embedder
 from hippo.ingest.extract.minilm_features import FEATURES_KEY
 from hippo.ingest.extract.shared_pass import attach_features, encode_passages
 from hippo.ingest.extract.spacy import SpacyExtractor
@@ -17,9 +17,7 @@ LAYERS = (3, 6)
 
 
 def same_vectors(a: np.ndarray, b: np.ndarray) -> bool:
-    """Equal to float rounding in float32; within 1e-4 cosine where bfloat16 products run (``matmul_precision``)."""
-    if bf16_matmuls():
-        return float((a * b).sum(axis=1).min()) > 1 - 1e-4
+    """Equal to float rounding (float32 products, the default ``embed_precision``)."""
     return float(np.abs(a - b).max()) < 1e-5
 PASSAGES = [
     "Ada Lindqvist\nAda Lindqvist founded the Marren Observatory in 1871. She was born in Kettleby.",
@@ -59,7 +57,7 @@ def test_the_extractor_gives_vectors_and_the_same_kind_of_facts():
     spacy_model_or_skip()
     extractor = SpacyExtractor()
     assert extractor.passage_encoder() == "all-MiniLM-L6-v2"
-    shared = extractor.extract(PASSAGES, embed=True)
+    shared = extractor.extract(PASSAGES, embed="float32")
     alone = extractor.extract(PASSAGES)
     assert all(e.vector is None for e in alone)
     expected = load_embedder("all-MiniLM-L6-v2").encode(PASSAGES)
