@@ -1,5 +1,8 @@
 """Memory units at four granularities, and their association at insert time (real store, real embedder)."""
 
+import json
+import sqlite3
+
 import numpy as np
 import pytest
 
@@ -95,6 +98,19 @@ def test_stores_that_recorded_a_boolean_keep_working(tmp_path):
     assert hippo.Settings(memory_units=False).memory_units == "off"
     with pytest.raises(ConfigError, match="memory_units='some'"):
         hippo.Settings(memory_units="some")
+    with hippo.open(tmp_path / "kg", extractor="none") as kg:
+        kg.add_texts(PLAIN[:1], [{"source": "first"}])
+    old = {k: v for k, v in hippo.Settings(extractor="none").to_dict().items() if k != "embed_precision"}
+    conn = sqlite3.connect(tmp_path / "kg" / "hippo.db")  # what a store written before issue 19 recorded
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'settings'",
+                 (json.dumps({**old, "memory_units": True, "embed_processes": 1}),))
+    conn.commit()
+    conn.close()
+    with hippo.open(tmp_path / "kg") as kg:
+        assert kg.settings.memory_units == "all" and kg.settings.embed_processes == 1
+        kg.add_texts(PLAIN[1:], [{"source": "second"}])
+        assert all(kg.store.document_units(s.document.id) or s.document.source == "first" for s in kg.documents())
+        assert kg.retrieve("Who founded the observatory?", k=1, method="memgas")
 
 
 def test_units_can_be_turned_off(tmp_path):
