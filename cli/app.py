@@ -99,6 +99,7 @@ def index(
         TextColumn("{task.fields[passages]} passages"), TimeElapsedColumn(), TextColumn("ETA"),
         TimeRemainingColumn(), TextColumn("[cyan]{task.fields[stage]}"), TextColumn("[dim]{task.fields[current]}"),
         console=err, transient=True, disable=json or not err.is_terminal,
+        speed_estimate_period=600,  # documents land a batch at a time, tens of seconds apart
     ) as bar:
         task = bar.add_task("index", total=None, passages=0, stage="", current="")
         clock = StageClock()
