@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import statistics
@@ -108,7 +109,8 @@ def index_conversation(path: Path, store: Path, args: argparse.Namespace) -> tup
         shutil.rmtree(store, ignore_errors=True)
     kg = hippo.open(store, extractor=args.extractor, **args.settings)
     report = kg.index(path)
-    return kg, {"seconds": report.seconds, "stages": report.stage_seconds, "fresh": report.files_read == 1}
+    return kg, {"seconds": report.seconds, "stages": report.stage_seconds, "fresh": report.files_read == 1,
+                "cpu": report.cpu_seconds, "stages_cpu": report.stage_cpu_seconds, "load": os.getloadavg()}
 
 
 def _setting(text: str) -> tuple[str, Any]:
@@ -146,7 +148,7 @@ def main() -> int:
     per_question: dict[str, list[tuple[int, dict[str, float]]]] = {m: [] for m in methods}
     latency: dict[str, list[float]] = {m: [] for m in methods}
     session_latency: list[float] = []
-    ingest = {"seconds": 0.0, "stages": {}, "fresh": True}
+    ingest = {"seconds": 0.0, "stages": {}, "fresh": True, "cpu": 0.0, "stages_cpu": {}, "load": []}
     counts_total: dict[str, int] = {}
     unscored = 0
     for conv in ids:
@@ -156,8 +158,11 @@ def main() -> int:
         with kg:
             ingest["seconds"] += report["seconds"]
             ingest["fresh"] &= report["fresh"]
-            for stage, seconds in report["stages"].items():
-                ingest["stages"][stage] = ingest["stages"].get(stage, 0.0) + seconds
+            ingest["cpu"] += report["cpu"]
+            ingest["load"].append(report["load"][0])
+            for key in ("stages", "stages_cpu"):
+                for stage, seconds in report[key].items():
+                    ingest[key][stage] = ingest[key].get(stage, 0.0) + seconds
             for name, value in kg.stats()["counts"].items():
                 counts_total[name] = counts_total.get(name, 0) + value
             session_no = {s.document.id: int(s.document.metadata["session"]) for s in kg.documents()}
@@ -208,6 +213,10 @@ def main() -> int:
         "questions_by_category": n_questions, "questions_without_gold": unscored,
         "ingest_seconds": round(ingest["seconds"], 1) if ingest["fresh"] else None,
         "ingest_stage_seconds": {k: round(v, 2) for k, v in ingest["stages"].items()} if ingest["fresh"] else None,
+        "ingest_cpu_seconds": round(ingest["cpu"], 1) if ingest["fresh"] else None,
+        "ingest_stage_cpu_seconds": ({k: round(v, 2) for k, v in ingest["stages_cpu"].items()}
+                                     if ingest["fresh"] else None),
+        "ingest_load_average_1min": [round(x, 2) for x in ingest["load"]],
         "store_counts": counts_total, "embed_model": settings["embed_model"], "extractor": settings["extractor"],
         "memgas_settings": {k: settings[k] for k in ("memgas_seeds", "memgas_damping", "memgas_temperature",
                                                         "association_top_n", "memory_summaries")},

@@ -7,8 +7,14 @@ Reads ../shared/data/2wikimultihopqa (6,119 passages, one per record, "title\\nt
 - Indexing throughput, index time by stage, and per-query latency p50/p95 of each method.
 Writes bench/results/2wiki.json (the one results shape) and bench/results/2wiki.md.
 
+Also ``embed_only_seconds``: in the same run, after indexing, the time the store's embedder takes to embed
+just the corpus's passages (its helper process already started, its cache emptied), the yardstick of
+issue 19 (``index_seconds`` <= 1.5 x ``embed_only_seconds``); CPU seconds (this process and its helpers)
+and the load average beside every wall time, since the machine is shared.
+
 Usage: python bench/twowiki.py [--methods "dense;bm25;hipporag:passage_node_weight=0.2"] [--store DIR] [--limit N]
                               [--reuse] [--set NAME] [--setting name=value ...] [--index-from NAME]
+                              [--records N]   (index the first N corpus records only, no retrieval: profiling)
 When a method is ``comorag``, ComoRAG's layers are built (or brought up to date) first and their cost is
 recorded under ``layers``. ``--set`` names the results file (default ``2wiki``), so a partial run can be
 written beside the full one (e.g. ``--reuse --methods "hipporag;comorag" --set 2wiki-comorag``).
@@ -18,12 +24,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import time
 from pathlib import Path
 
 import hippo
+from hippo.cpu import process_tree_cpu
 from hippo.eval import all_gold_at_k, machine_info, percentile_ms, recall_at_k, write_results
 from hippo.retrieval import METHODS
 
@@ -102,6 +110,34 @@ def pagerank_ms(kg: hippo.KnowledgeGraph, questions: list[str]) -> list[float]:
     return timings
 
 
+def embed_only_seconds(kg: hippo.KnowledgeGraph) -> dict:
+    """Wall and CPU seconds the store's embedder takes to embed the store's passages alone, as ingest would.
+
+    The embedder's helper process is started first and its cache emptied, so the figure is the embedding
+    work itself: a strict yardstick for the whole index.
+    """
+    texts = [p.text for p in kg.store.iter_passages()]
+    embedder = kg.embedder()
+    embedder.encode([f"warm-up {i}" for i in range(1024)])  # starts the helper process outside the timing
+    embedder.clear_cache()
+    load_before = os.getloadavg()
+    started, cpu = time.perf_counter(), process_tree_cpu()
+    embedder.encode(texts)
+    seconds, cpu = time.perf_counter() - started, process_tree_cpu() - cpu
+    embedder.clear_cache()
+    return {"embed_only_seconds": round(seconds, 1), "embed_only_cpu_seconds": round(cpu, 1),
+            "embed_only_load_average": {"before": [round(x, 2) for x in load_before],
+                                        "after": [round(x, 2) for x in os.getloadavg()]}}
+
+
+def _first_records(corpus: Path, n: int, folder: Path) -> Path:
+    """The first ``n`` records of ``corpus`` as a file of their own (outside the repository's data)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"2wiki-first-{n}.json"
+    path.write_text(json.dumps(json.loads(corpus.read_text())[:n]))
+    return path
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--methods", default=";".join(sorted(METHODS)),
@@ -117,6 +153,9 @@ def main() -> int:
     parser.add_argument("--index-from", default="",
                         help="with --reuse: copy the indexing figures from bench/results/<NAME>.json, the run that "
                              "built the store (a reused store is not re-indexed, so this run cannot time it)")
+    parser.add_argument("--records", type=int, default=0,
+                        help="index only the first N corpus records and measure indexing only (profiling runs); "
+                             "results go to bench/results/<set>-records<N>.json")
     parser.add_argument("--rebuild-layers", action="store_true",
                         help="rebuild ComoRAG's layers even when up to date (to measure their cost)")
     args = parser.parse_args()
@@ -124,6 +163,9 @@ def main() -> int:
         print(f"2WikiMultihopQA data not found at {DATA}; it lives in ../shared/data.", file=sys.stderr)
         return 2
     corpus_path = DATA / "2wikimultihopqa_corpus.json"
+    if args.records:
+        corpus_path = _first_records(corpus_path, args.records, Path(args.store).parent)
+        args.methods, args.set = "", f"{args.set}-records{args.records}"
     titles = {r["title"] for r in json.loads(corpus_path.read_text())}
     recall_qs, all_gold_qs = load_questions(titles)
     if args.limit:
@@ -132,7 +174,10 @@ def main() -> int:
         shutil.rmtree(args.store, ignore_errors=True)
     settings = dict(_setting(s) for s in args.setting)
     with hippo.open(args.store, extractor=args.extractor, **settings) as kg:
+        load_before = os.getloadavg()
         report = kg.index(corpus_path)
+        load_after = os.getloadavg()
+        embed_only = embed_only_seconds(kg)
         layers = None
         if any(parse_spec(spec)[0] == "comorag" for spec in args.methods.split(";")):
             built = kg.cluster(rebuild=args.rebuild_layers)
@@ -141,7 +186,7 @@ def main() -> int:
                       "stage_seconds": {k: round(v, 1) for k, v in built.stage_seconds.items()}}
         counts = kg.stats()["counts"]
         methods = {}
-        for spec in args.methods.split(";"):
+        for spec in filter(None, args.methods.split(";")):
             name, overrides = parse_spec(spec)
             with hippo.open(args.store, **overrides) as variant:
                 methods[spec] = run_method(variant, name, recall_qs, all_gold_qs)
@@ -157,6 +202,12 @@ def main() -> int:
         "all_gold_questions": len(all_gold_qs), "index_seconds": round(report.seconds, 1),
         "index_passages_per_s": round(counts["passages"] / report.seconds, 1),
         "index_stage_seconds": {k: round(v, 2) for k, v in report.stage_seconds.items()},
+        "index_cpu_seconds": round(report.cpu_seconds, 1),
+        "index_stage_cpu_seconds": {k: round(v, 2) for k, v in report.stage_cpu_seconds.items()},
+        "index_load_average": {"before": [round(x, 2) for x in load_before],
+                               "after": [round(x, 2) for x in load_after]},
+        **embed_only,
+        "index_to_embed_only": round(report.seconds / embed_only["embed_only_seconds"], 2),
         "parse_words_per_s": round(words / report.stage_seconds["extract"], 1) if "extract" in report.stage_seconds
         else None,
         "graph": {**{k: counts[k] for k in ("entities", "facts", "mentions", "synonyms")},
@@ -167,8 +218,11 @@ def main() -> int:
         facts["layers"] = layers
     if args.index_from:
         built = json.loads((RESULTS / f"{args.index_from}.json").read_text())
-        for key in ("index_seconds", "index_passages_per_s", "index_stage_seconds", "parse_words_per_s"):
-            facts[key] = built[key]
+        for key in ("index_seconds", "index_passages_per_s", "index_stage_seconds", "parse_words_per_s",
+                    "index_cpu_seconds", "index_stage_cpu_seconds", "index_load_average", "embed_only_seconds",
+                    "embed_only_cpu_seconds", "embed_only_load_average", "index_to_embed_only"):
+            if key in built:
+                facts[key] = built[key]
         facts["index_measured_in"] = args.index_from
     path = write_results(RESULTS, args.set, methods, facts,
                          notes="Recall@k on questions whose every evidence subject is a corpus title; "

@@ -11,10 +11,18 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 import hippo
 from hippo.cli.render import (
+    StageClock,
     print_answer,
     print_check,
     print_entity,
@@ -87,15 +95,19 @@ def index(
             print_report(out, report)
         return
     with _open(store, embed_model, create=True) as kg, Progress(
-        TextColumn("[bold]indexing"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[passages]} passages"),
-        TimeElapsedColumn(), TextColumn("[dim]{task.fields[current]}"), console=err, transient=True,
-        disable=json or not err.is_terminal,
+        TextColumn("[bold]indexing"), BarColumn(), MofNCompleteColumn(), TextColumn("documents"),
+        TextColumn("{task.fields[passages]} passages"), TimeElapsedColumn(), TextColumn("ETA"),
+        TimeRemainingColumn(), TextColumn("[cyan]{task.fields[stage]}"), TextColumn("[dim]{task.fields[current]}"),
+        console=err, transient=True, disable=json or not err.is_terminal,
+        speed_estimate_period=600,  # documents land a batch at a time, tens of seconds apart
     ) as bar:
-        task = bar.add_task("index", total=None, passages=0, current="")
+        task = bar.add_task("index", total=None, passages=0, stage="", current="")
+        clock = StageClock()
 
         def on_progress(p: Any) -> None:
-            bar.update(task, completed=p.files_done, total=p.files_total, passages=p.passages,
-                       current=shorten(Path(p.current).name, 40))
+            bar.update(task, completed=p.documents_done, total=p.documents_total or None, passages=p.passages,
+                       stage=clock.describe(p.stage, p.batch_passages),
+                       current=f"file {p.files_done}/{p.files_total} {shorten(Path(p.current).name, 30)}")
 
         report = kg.index(paths, include=include or (), exclude=exclude or (), on_progress=on_progress)
     if json:

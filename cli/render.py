@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, is_dataclass
 from typing import Any
@@ -18,7 +19,7 @@ SKIPS_SHOWN_PER_REASON = 10
 __all__ = [
     "print_entity",
     "print_path","print_answer", "print_hits", "print_json", "print_report", "shorten", "print_layers", "print_probe",
-    "print_check"]
+    "print_check", "StageClock"]
 
 
 def print_json(console: Console, data: Any) -> None:
@@ -29,6 +30,31 @@ def print_json(console: Console, data: Any) -> None:
         return str(value)
 
     console.print_json(json.dumps(data, default=default, ensure_ascii=False))
+
+
+class StageClock:
+    """The stage an ingest batch is in, with the seconds it should take, told from the batches before it.
+
+    Stages cost about the same per passage from batch to batch, so the time a stage took per passage
+    in earlier batches, times the passages of this one, is its ETA (none for a stage's first batch).
+    """
+
+    def __init__(self) -> None:
+        self._per_passage: dict[str, float] = {}
+        self._running: tuple[str, int, float] | None = None  # (stage, passages, started)
+
+    def describe(self, stage: str, passages: int) -> str:
+        """``"graph 2,048 passages, ~35 s"`` for the stage just entered ("" between batches)."""
+        now = time.monotonic()
+        if self._running is not None:
+            name, size, started = self._running
+            if size:
+                self._per_passage[name] = (now - started) / size
+        self._running = (stage, passages, now) if stage else None
+        if not stage:
+            return ""
+        rate = self._per_passage.get(stage)
+        return f"{stage} {passages:,} passages" + (f", ~{rate * passages:.0f} s" if rate is not None else "")
 
 
 def shorten(text: str, width: int = 240) -> str:
@@ -96,6 +122,12 @@ def print_report(console: Console, report: IndexReport) -> None:
         f"{report.passages} passage(s), {report.entities} entit(ies), {report.facts} fact(s), "
         f"{report.units} memory unit(s) in {report.seconds:.1f} s."
     )
+    if report.stage_seconds:
+        stages = ", ".join(f"{k} {v:.1f} s" + (f" (CPU {report.stage_cpu_seconds[k]:.1f} s)"
+                                               if k in report.stage_cpu_seconds else "")
+                           for k, v in report.stage_seconds.items())
+        console.print(f"  [dim]{stages}; CPU {report.cpu_seconds:.1f} s in all (this process and its "
+                      "helpers)[/dim]", highlight=False)
     for failure in report.unit_failures[:SKIPS_SHOWN_PER_REASON]:
         console.print(f"  [yellow]memory[/yellow] {failure.path}: {shorten(failure.reason, 160)}", highlight=False)
     if report.llm_usage:

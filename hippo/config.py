@@ -35,6 +35,8 @@ MODEL_DEFAULTS: dict[str, dict[str, float]] = {
     "multilingual-e5-small": {"synonym_threshold": 0.93, "memgas_temperature": 0.012},
 }
 """Defaults of the settings that depend on a model's cosine scale, per model (others get MiniLM's)."""
+MEMORY_UNITS = ("conversations", "all", "off")
+"""When memory units are built (``Settings.memory_units``)."""
 GRAPH_SETTINGS = frozenset({"synonym_threshold"})
 """The per-model settings that compare entity names (a split model ``A+B`` takes these from ``B``)."""
 
@@ -56,9 +58,16 @@ class Settings:
         Torch threads for embedding batches (0: every core). One by default: torch's threads
         collapse when a core is shared (measured 3x slower), see ``hippo.embed``.
     embed_processes : int
-        Processes e5 embeds a batch of 256 or more texts with (1 = this process only; see
-        ``hippo.embed_e5``); sentence-transformers models use ``embed_threads`` instead. One by default
-        until two are shown to pay: on the shared machine two measured +28 % in one run, -25 % in another.
+        Processes a large batch is embedded with (1 = this process only): sentence-transformers models
+        share batches of 512 or more texts (an ingest's entity names and facts) with a helper, chunk by
+        chunk, whichever process is free taking the next (``hippo.parallel``); e5 shares batches of 256
+        or more in halves (``hippo.embed_e5``). Two by default: the same vectors, and on a machine whose
+        other core was busy the shared batch took as long as one process alone, not longer.
+    embed_precision : str
+        ``"float32"`` (default) or ``"bfloat16"``: on a CPU with bfloat16 matrix units (Intel AMX)
+        sentence-transformers models then multiply in bfloat16, 1.4-1.9x faster, their vectors within 1e-4
+        cosine of float32 ones (the same model identity), but dependent on the batch a text was embedded
+        in, so a rerun is not bit-for-bit the same (see ``hippo.embed.matmul_precision``); elsewhere float32.
     chunk_tokens, chunk_overlap : int
         Token budget of a passage and the overlap carried between consecutive passages
         of one document (whole sentences; see ``hippo.ingest.chunking``).
@@ -117,9 +126,13 @@ class Settings:
         Facts shown to the fact filter, best by cosine (HippoRAG 2: 5, the same as ``linking_top_k``).
         A small encoder often ranks the fact that answers the question's relation below five facts
         that merely name its subject, so a wider pool lets the filter find it.
-    memory_units : bool
-        Build MemGAS memory units (document/session, passage/turn, summary, keywords) for every new
-        document at ingest, and associate them with the units of earlier documents.
+    memory_units : str
+        When MemGAS memory units (document/session, passage/turn, summary, keywords) are built and
+        associated with the units of earlier documents: ``"conversations"`` (at ingest for conversation
+        sessions, which ``memgas`` serves; for other documents the first time ``memgas``, ``kg.units`` or
+        ``kg.sessions`` is asked on the store), ``"all"`` (every new document at ingest) or ``"off"``.
+        On 2WikiMultihopQA they were a fifth of the index time while no benchmarked method read them.
+        ``True`` and ``False`` (what older stores recorded) mean ``"all"`` and ``"off"``.
     memory_summaries : str
         How the summary and keyword units are made: ``"extractive"`` (offline: the passages or
         sentences nearest the document's centroid; TF-IDF n-grams) or ``"llm"`` (written by the
@@ -167,7 +180,8 @@ class Settings:
     embed_model: str = DEFAULT_EMBED_MODEL
     embed_batch_size: int = 64
     embed_threads: int = 1
-    embed_processes: int = 1
+    embed_processes: int = 2
+    embed_precision: str = "float32"
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS
     chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
     extractor: str = "spacy"
@@ -192,7 +206,7 @@ class Settings:
     title_edge_weight: float = 2.0
     fact_filter: bool = False
     filter_candidates: int = 5
-    memory_units: bool = True
+    memory_units: str = "conversations"
     memory_summaries: str = "extractive"
     association_top_n: int = 30
     memgas_seeds: int = 15
@@ -237,6 +251,12 @@ class Settings:
             raise ConfigError(f"fact_lexical={self.fact_lexical} must be 0 or more (default 0).")
         if not 0.0 <= self.fact_floor < 1.0:
             raise ConfigError(f"fact_floor={self.fact_floor} must be in [0, 1) (0: min-max as HippoRAG 2).")
+        if self.embed_precision not in ("float32", "bfloat16"):
+            raise ConfigError(f"embed_precision={self.embed_precision!r}; choose 'float32' or 'bfloat16'.")
+        if isinstance(self.memory_units, bool):  # what stores recorded before the modes existed
+            object.__setattr__(self, "memory_units", "all" if self.memory_units else "off")
+        if self.memory_units not in MEMORY_UNITS:
+            raise ConfigError(f"memory_units={self.memory_units!r}; choose {', '.join(map(repr, MEMORY_UNITS))}.")
         if self.memory_summaries not in ("extractive", "llm"):
             raise ConfigError(f"memory_summaries={self.memory_summaries!r}; choose 'extractive' or 'llm'.")
         if self.comorag_base == "comorag":

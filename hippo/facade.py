@@ -65,7 +65,8 @@ class KnowledgeGraph:
         """The store's embedding model, loaded on first use."""
         if self._embedder is None:
             self._embedder = load_embedder(self.settings.embed_model, self.settings.embed_batch_size,
-                                           self.settings.embed_threads, self.settings.embed_processes)
+                                           self.settings.embed_threads, self.settings.embed_processes,
+                                           self.settings.embed_precision)
         return self._embedder
 
     def llm(self) -> LLMClient | None:
@@ -193,7 +194,10 @@ class KnowledgeGraph:
         k = self.settings.top_k if k is None else k
         if k < 1:
             raise ConfigError(f"k={k} must be at least 1.")
-        run = get_method(method or self.settings.default_method)
+        name = method or self.settings.default_method
+        run = get_method(name)
+        if name == "memgas" or (name == "comorag" and self.settings.comorag_base == "memgas"):
+            self._memory()
         return run(self._context, list(queries), k)
 
     def ask(self, question: str, k: int | None = None, method: str | None = None) -> Answer:
@@ -244,6 +248,16 @@ class KnowledgeGraph:
             return ()
         return answer_chain(self.store, state.names, state.entities.ids, question, answer, passages)
 
+    def _memory(self) -> None:
+        """Build the memory units ingest left for later (``memory_units="conversations"``: only sessions get
+        theirs at ingest), before ``memgas`` first reads them; a dictionary lookup once they exist."""
+        if self.settings.memory_units != "conversations":
+            return
+        from hippo.ingest.units_backfill import backfill_units, documents_without_units
+
+        if self._context.cache.get("documents-without-units", lambda: documents_without_units(self.store)):
+            backfill_units(self.store, self.embedder(), self.settings, llm=self.llm)
+
     def sessions(self, query: str, k: int | None = None) -> list[tuple[Document, float]]:
         """The ``k`` documents (conversation sessions) that best answer ``query``, by MemGAS's walk over memory.
 
@@ -251,6 +265,7 @@ class KnowledgeGraph:
         """
         from hippo.retrieval.memgas import rank_documents
 
+        self._memory()
         ranked = rank_documents(self._context, [self._query(query)], self._k(k))[0]
         found = {d: self.store.document(d) for d, _ in ranked}
         return [(found[d], score) for d, score in ranked if found[d] is not None]
@@ -262,6 +277,7 @@ class KnowledgeGraph:
         """
         from hippo.retrieval.memgas import search_units
 
+        self._memory()
         ranked = search_units(self._context, [self._query(query)], self._k(k), granularity)[0]
         found = self.store.units([u for u, _ in ranked])
         return [(found[u], score) for u, score in ranked if u in found]
@@ -274,6 +290,8 @@ class KnowledgeGraph:
         """
         from hippo.retrieval.comorag import probe_many
 
+        if self.settings.comorag_base == "memgas":
+            self._memory()
         return probe_many(self._context, [self._query(query)], self._k(k))[0]
 
     def cluster(self, rebuild: bool = False) -> LayerReport:

@@ -276,10 +276,12 @@ class IndexReport:
     units: int = 0
     associations: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # this process and its helpers (``hippo.cpu``), beside the wall ``seconds``
     skipped: list[Skip] = field(default_factory=list)
     extraction_failures: list[Skip] = field(default_factory=list)
     unit_failures: list[Skip] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    stage_cpu_seconds: dict[str, float] = field(default_factory=dict)
     llm_usage: dict[str, int] = field(default_factory=dict)
 
     def skip_counts(self) -> dict[str, int]:

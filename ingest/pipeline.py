@@ -24,6 +24,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,10 +32,11 @@ from typing import Any
 import numpy as np
 
 from hippo.config import Settings
+from hippo.cpu import process_tree_cpu
 from hippo.embed import Embedder
 from hippo.errors import IngestError
 from hippo.ingest.chunking import chunk_text
-from hippo.ingest.extract.base import Extractor, LLMSource, get_extractor
+from hippo.ingest.extract.base import Extraction, Extractor, LLMSource, get_extractor
 from hippo.ingest.graph_batch import GraphBatch, graph_batch
 from hippo.ingest.loaders import LoadedDoc, clean_text, discover, open_file
 from hippo.ingest.units import NewDocument, UnitBatch, unit_batch
@@ -53,12 +55,22 @@ documents, passages and their vectors are written; after the graph records; afte
 
 @dataclass(frozen=True)
 class Progress:
-    """Where an indexing run is: files done of files found, and passages written so far."""
+    """Where an indexing run is: files done of files found, passages written so far, and the stage running.
+
+    ``stage`` is the stage a batch of ``batch_passages`` passages has just entered (``extract``, ``embed``,
+    ``graph``, ``units``, ``write``; ``""`` between batches); ``documents_done`` of ``documents_total`` are
+    the documents written of those planned so far, the total known once a file's documents are read (a
+    big streamed file adds its parts as it goes). A caller can tell the time left from these.
+    """
 
     files_done: int
     files_total: int
     passages: int
     current: str
+    stage: str = ""
+    batch_passages: int = 0
+    documents_done: int = 0
+    documents_total: int = 0
 
 
 ProgressFn = Callable[[Progress], None]
@@ -111,6 +123,13 @@ class _FileGone:
     path: str
 
 
+@dataclass
+class _Planned:
+    """Not an operation: how many documents a file holds, once it is read (for progress)."""
+
+    documents: int
+
+
 _Op = _Put | _Delete | _FileDone | _FileGone
 
 
@@ -127,6 +146,8 @@ class _Writer:
     pending: int = 0  # passages in ``ops``
     extractor: Extractor | None = None
     llm: LLMSource | None = None
+    on_stage: Callable[[str, int], None] | None = None  # (stage entered, passages in the batch)
+    documents_written: int = 0
     crash: _CrashHook = field(default_factory=_CrashHook.from_env)
 
     def __post_init__(self) -> None:
@@ -147,11 +168,27 @@ class _Writer:
         ops, self.ops, self.puts, self.pending = self.ops, [], 0, 0
         puts = [op for op in ops if isinstance(op, _Put)]
         passages = [p for op in puts for p in op.passages]
-        vectors = self._embed(passages)
+        extractions = self._extract(passages)
+        vectors = self._embed(passages, extractions)
         titles = {op.document.id: op.document.title for op in puts if not op.turns}
-        graph = self._graph(passages, titles if getattr(self.extractor, "title_entities", True) else {})
+        graph = self._graph(passages, extractions, titles if getattr(self.extractor, "title_entities", True) else {})
         units = self._units(ops, vectors)
-        started = time.perf_counter()
+        with self._stage("write", len(passages)):
+            self._write(ops, vectors, graph, units)
+        self.report.passages += len(passages)
+        self.documents_written += len(puts)
+        if units is not None:
+            self.report.units += len(units.units)
+            self.report.associations += len(units.associations)
+            self.report.unit_failures.extend(units.failures)
+        if graph is not None:
+            self.report.entities += len(graph.entities)
+            self.report.facts += len(graph.facts)
+            self.report.extraction_failures.extend(graph.failures)
+
+    def _write(self, ops: list[_Op], vectors: np.ndarray | None, graph: GraphBatch | None,
+               units: UnitBatch | None) -> None:
+        """The batch in one transaction: it lands whole or not at all."""
         with self.store.transaction():
             if vectors is not None:
                 self.store.set_embedding_dim(vectors.shape[1])
@@ -178,59 +215,74 @@ class _Writer:
                 self.store.put_units(units.units, units.vectors)
                 self.store.put_associations(units.associations)
         self.crash.reach("commit")
-        self.report.passages += len(passages)
-        if units is not None:
-            self.report.units += len(units.units)
-            self.report.associations += len(units.associations)
-            self.report.unit_failures.extend(units.failures)
-        if graph is not None:
-            self.report.entities += len(graph.entities)
-            self.report.facts += len(graph.facts)
-            self.report.extraction_failures.extend(graph.failures)
-        _add_time(self.report, "write", started)
 
-    def _graph(self, passages: list[Passage], titles: dict[str, str]) -> GraphBatch | None:
-        """Extract and embed the batch's graph records (before its transaction opens); ``titles`` by document
-        id, conversation sessions left out (a session's title is a date, not its subject)."""
+    def _stage(self, stage: str, passages: int) -> AbstractContextManager[None]:
+        if self.on_stage is not None:
+            self.on_stage(stage, passages)
+        return _stage(self.report, stage)
+
+    def _extract(self, passages: list[Passage]) -> list[Extraction] | None:
+        """Entities and facts of each passage, with its vector when the extractor's pass gives it."""
         if self.extractor is None or not passages:
             return None
-        started = time.perf_counter()
         self.crash.reach("extract")
-        extractions = self.extractor.extract([p.text for p in passages])
-        _add_time(self.report, "extract", started)
-        started = time.perf_counter()
-        batch = graph_batch(self.store, self.embed(), passages, extractions, self.extractor.name, self.settings,
-                            titles)
-        _add_time(self.report, "graph", started)
-        return batch
+        texts = [p.text for p in passages]
+        with self._stage("extract", len(passages)):
+            if self._embeds_while_extracting():
+                return self.extractor.extract(texts, embed=self.embed().precision())  # type: ignore[call-arg]
+            return self.extractor.extract(texts)
+
+    def _embeds_while_extracting(self) -> bool:
+        """Whether the extractor runs the store's passage model anyway (the spaCy NER reads MiniLM), so the
+        passage vectors come from that pass (``shared_pass``) instead of a second one."""
+        encoder = getattr(self.extractor, "passage_encoder", None)
+        if encoder is None:
+            return False
+        embedder = self.embed()
+        return (embedder.mean_pooled_window() is not None
+                and embedder.identity()["passage"] == {"model": encoder(), "prefix": ""})
+
+    def _graph(self, passages: list[Passage], extractions: list[Extraction] | None,
+               titles: dict[str, str]) -> GraphBatch | None:
+        """The batch's graph records, embedded (before its transaction opens); ``titles`` by document id,
+        conversation sessions left out (a session's title is a date, not its subject)."""
+        if extractions is None:
+            return None
+        with self._stage("graph", len(passages)):
+            return graph_batch(self.store, self.embed(), passages, extractions, self.extractor.name, self.settings,
+                               titles)
 
     def _units(self, ops: list[_Op], vectors: np.ndarray | None) -> UnitBatch | None:
         """Memory units of the batch's new documents and their associations (before the transaction opens)."""
-        if not self.settings.memory_units or vectors is None:
+        mode = self.settings.memory_units
+        if mode == "off" or vectors is None:
             return None
-        started = time.perf_counter()
         documents, offset = [], 0
         for op in ops:
             if isinstance(op, _Put):
                 count = len(op.passages)
-                documents.append(NewDocument(op.document, op.passages, vectors[offset:offset + count], op.text,
-                                             op.turns))
+                if op.turns or mode == "all":  # other documents get theirs when memgas is first asked
+                    documents.append(NewDocument(op.document, op.passages, vectors[offset:offset + count], op.text,
+                                                 op.turns))
                 offset += count
+        if not documents:
+            return None
         removed = {op.doc_id for op in ops if isinstance(op, _Delete)}
-        batch = unit_batch(self.store, self.embed(), documents, self.settings, removed=removed, llm=self.llm)
-        _add_time(self.report, "units", started)
-        return batch
+        with self._stage("units", sum(len(d.passages) for d in documents)):
+            return unit_batch(self.store, self.embed(), documents, self.settings, removed=removed, llm=self.llm)
 
-    def _embed(self, passages: list[Passage]) -> np.ndarray | None:
+    def _embed(self, passages: list[Passage], extractions: list[Extraction] | None) -> np.ndarray | None:
+        """Passage vectors: stored ones of identical passages, those the extraction gave, the rest embedded."""
         if not passages:
             return None
-        started = time.perf_counter()
-        stored = self.store.vectors_by_hash([p.content_hash for p in passages])
-        todo = [p.text for p in passages if p.content_hash not in stored]
-        fresh = iter(self.embed().encode(todo)) if todo else iter(())
-        rows = [stored[p.content_hash] if p.content_hash in stored else next(fresh) for p in passages]
-        _add_time(self.report, "embed", started)
-        return np.stack(rows).astype(np.float32, copy=False)
+        with self._stage("embed", len(passages)):
+            stored = self.store.vectors_by_hash([p.content_hash for p in passages])
+            given = [e.vector for e in extractions] if extractions is not None else [None] * len(passages)
+            todo = [p.text for p, v in zip(passages, given) if p.content_hash not in stored and v is None]
+            fresh = iter(self.embed().encode(todo)) if todo else iter(())
+            rows = [stored[p.content_hash] if p.content_hash in stored else v if v is not None else next(fresh)
+                    for p, v in zip(passages, given)]
+            return np.stack(rows).astype(np.float32, copy=False)
 
 
 def index_paths(store: GraphStore, embed: Callable[[], Embedder], paths: Sequence[str | os.PathLike[str]], *,
@@ -246,33 +298,48 @@ def index_paths(store: GraphStore, embed: Callable[[], Embedder], paths: Sequenc
         unchanged re-index never loads the model.
     paths : files and folders; folders are walked recursively (see ``loaders.discover``).
     include, exclude : glob patterns applied inside folders.
-    on_progress : called after each file.
+    on_progress : called after each file and as each batch enters a stage (see :class:`Progress`).
     llm : the store's LLM client, for extractors that use one (see ``extract.base.get_extractor``).
     names : for uploads (see ``hippo.ingest.uploads``): the name a file, by its resolved path, is
         recorded under instead of that path. A named file whose content the store already holds
         under another name or path is skipped as ``already indexed``, so it is not stored twice.
     """
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), process_tree_cpu()
     report = IndexReport()
     held = {digest: path for path, digest, _ in store.list_files()} if names else {}
-    writer = _Writer(store, embed, store.settings, report, llm=llm)
     files: list[Path] = []
     for item in discover(paths, include, exclude):
         if isinstance(item, Skip):
             report.skipped.append(item)
         else:
             files.append(item)
+    where = {"files": 0, "planned": 0, "current": ""}
+
+    def tell(stage: str = "", batch: int = 0) -> None:
+        if on_progress:
+            done = writer.documents_written + report.documents_unchanged
+            planned = report.documents_added + report.documents_replaced + report.documents_unchanged
+            on_progress(Progress(where["files"], len(files), report.passages, where["current"], stage, batch,
+                                 done, max(where["planned"], planned)))
+
+    writer = _Writer(store, embed, store.settings, report, llm=llm, on_stage=tell)
     with store.write_session():
         for number, path in enumerate(files, start=1):
+            where["current"] = str(path)
             try:
                 for op in _plan_file(store, path, report, names, held):
-                    writer.add(op)
+                    if isinstance(op, _Planned):
+                        where["planned"] += op.documents
+                    else:
+                        writer.add(op)
             except IngestError as exc:
                 report.skipped.append(Skip(str(path), str(exc)))
-            if on_progress:
-                on_progress(Progress(number, len(files), report.passages + writer.pending, str(path)))
+            where["files"] = number
+            tell()
         writer.flush()
+        tell()
     report.seconds = time.perf_counter() - started
+    report.cpu_seconds = process_tree_cpu() - cpu
     return report
 
 
@@ -285,7 +352,7 @@ def index_texts(store: GraphStore, embed: Callable[[], Embedder], texts: Iterabl
     ``extractor`` replaces the one the settings name (the OpenIE import passes its precomputed
     extractions this way); ``llm`` is the store's LLM client for an extractor that uses one.
     """
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), process_tree_cpu()
     report = IndexReport()
     writer = _Writer(store, embed, store.settings, report, extractor=extractor, llm=llm)
     texts = list(texts)
@@ -308,18 +375,19 @@ def index_texts(store: GraphStore, embed: Callable[[], Embedder], texts: Iterabl
                 writer.add(op)
         writer.flush()
     report.seconds = time.perf_counter() - started
+    report.cpu_seconds = process_tree_cpu() - cpu
     return report
 
 
 def _plan_file(store: GraphStore, path: Path, report: IndexReport, names: Mapping[str, str] | None = None,
-               held: dict[str, str] | None = None) -> Iterator[_Op]:
+               held: dict[str, str] | None = None) -> Iterator[_Op | _Planned]:
     """The operations that bring ``path``'s documents up to date; recorded under ``names[path]`` if given.
 
     An upload (a named file) whose content is already held under another record (``held``: content
     hash to record, updated here, so two copies in one run are stored once) is skipped; a file
     indexed by path whose name and content match an earlier upload takes that upload's place.
     """
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     name = (names or {}).get(str(path.resolve()))
     resolved = name or str(path.resolve())
     content = open_file(path, store.settings.max_file_bytes)
@@ -340,9 +408,10 @@ def _plan_file(store: GraphStore, path: Path, report: IndexReport, names: Mappin
     loaded = content.documents()
     if not content.streamed:
         loaded = list(loaded)  # parse now, so a file that cannot be read is skipped before any of it is planned
+        yield _Planned(sum(not isinstance(item, Skip) for item in loaded))
     report.files_read += 1
     existing = store.documents_of_file(resolved)
-    _add_time(report, "read", started)
+    _add_time(report, "read", started, cpu)
     seen: set[str] = set()
     for item in loaded:
         if isinstance(item, Skip):
@@ -393,5 +462,18 @@ def _cleaned(loaded: LoadedDoc) -> LoadedDoc:
     return replace(loaded, title=clean_text(loaded.title), text=clean_text(loaded.text), passages=passages)
 
 
-def _add_time(report: IndexReport, stage: str, started: float) -> None:
+def _add_time(report: IndexReport, stage: str, started: float, cpu: float) -> None:
+    """Add wall seconds since ``started`` and this process's CPU seconds since ``cpu`` to ``stage``."""
     report.stage_seconds[stage] = report.stage_seconds.get(stage, 0.0) + time.perf_counter() - started
+    report.stage_cpu_seconds[stage] = report.stage_cpu_seconds.get(stage, 0.0) + time.process_time() - cpu
+
+
+@contextmanager
+def _stage(report: IndexReport, stage: str) -> Iterator[None]:
+    """Add the wall and CPU seconds (this process and its helpers, ``hippo.cpu``) of the block to ``stage``."""
+    started, cpu = time.perf_counter(), process_tree_cpu()
+    try:
+        yield
+    finally:
+        report.stage_seconds[stage] = report.stage_seconds.get(stage, 0.0) + time.perf_counter() - started
+        report.stage_cpu_seconds[stage] = report.stage_cpu_seconds.get(stage, 0.0) + process_tree_cpu() - cpu

@@ -80,9 +80,9 @@ def spacy_model_or_skip() -> None:
 
 @pytest.fixture(scope="session")
 def kg_demo_graph(tmp_path_factory: pytest.TempPathFactory) -> hippo.KnowledgeGraph:
-    """The demo corpus indexed with the offline spaCy extractor (the graph is filled)."""
+    """The demo corpus indexed with the offline spaCy extractor (the graph is filled, memory units built at ingest)."""
     spacy_model_or_skip()
-    kg = hippo.open(tmp_path_factory.mktemp("kg_demo_graph") / "store", extractor="spacy")
+    kg = hippo.open(tmp_path_factory.mktemp("kg_demo_graph") / "store", extractor="spacy", memory_units="all")
     kg.index(DEMO)
     yield kg
     kg.close()

@@ -28,6 +28,8 @@ def test_index_names_each_skip_and_keeps_going(run, mixed_folder):
 def test_index_json_summary_and_second_run_is_a_no_op(run, mixed_folder):
     first = json.loads(run("index", str(mixed_folder), "--json").output)
     assert first["documents_added"] == 2 and first["skip_counts"]["binary"] == 1
+    assert {"read", "extract", "embed", "graph", "write"} <= set(first["stage_seconds"])
+    assert set(first["stage_cpu_seconds"]) == set(first["stage_seconds"]) and first["cpu_seconds"] > 0
     second = json.loads(run("index", str(mixed_folder), "--json").output)
     assert second["documents_added"] == 0 and second["files_unchanged"] == 2
 

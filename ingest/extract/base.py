@@ -9,8 +9,10 @@ form, every triple argument is also an entity, and provenance records the extrac
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
 
 from hippo.config import Settings
 from hippo.errors import UnknownMethodError
@@ -51,13 +53,16 @@ class Extraction:
     """What one passage yielded; ``failed`` holds the reason when extraction failed for it.
 
     ``extractor`` names the extractor that produced it when that is not the one run (a
-    fallback); the pipeline records it as the facts' provenance.
+    fallback); the pipeline records it as the facts' provenance. ``vector`` is the passage's
+    embedding when the extractor computed it on the way (the spaCy extractor's NER runs the
+    passage model anyway, see ``spacy.SpacyExtractor.extract``), else None.
     """
 
     entities: tuple[Mention, ...] = ()
     triples: tuple[Triple, ...] = ()
     failed: str | None = None
     extractor: str | None = None
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 class Extractor(Protocol):

@@ -30,11 +30,14 @@ from spacy.util import registry
 from thinc.api import Model
 from thinc.types import Floats2d
 
-__all__ = ["ENCODER_WIDTH", "MAX_PIECES", "minilm_features"]
+__all__ = ["ENCODER_WIDTH", "FEATURES_KEY", "MAX_PIECES", "minilm_features"]
 
 ENCODER_WIDTH = 384  # hidden size of all-MiniLM-L6-v2
 MAX_PIECES = 256  # word pieces per window (the encoder was trained on inputs of up to 256)
 TRAIN_CACHE = 40_000  # sentences whose features are kept between training epochs
+FEATURES_KEY = "hippo.minilm_features"
+"""``Doc.user_data`` key of features computed beforehand: ``(layers, array (len(doc), width))``; the layer
+uses them instead of running the encoder (see ``shared_pass``, which encodes a passage once for both jobs)."""
 
 
 @registry.architectures("hippo.MiniLMFeatures.v1")
@@ -67,7 +70,10 @@ def _forward(model: Model, docs: list[Doc], is_train: bool):
     outputs: list[np.ndarray | None] = [None] * len(docs)
     todo: list[int] = []
     for i, key in enumerate(words):
-        if cache is not None and key in cache:
+        given = docs[i].user_data.get(FEATURES_KEY)
+        if given is not None and given[0] == tuple(layers):  # computed with the passage's embedding
+            outputs[i] = given[1]
+        elif cache is not None and key in cache:
             cache.move_to_end(key)
             outputs[i] = cache[key]
         else:
@@ -162,6 +168,14 @@ def _hidden_states(tokenizer, transformer, windows: list[list[int]], layers: Seq
     """(windows, longest + 2, width) hidden states of [CLS] pieces [SEP], padded."""
     import torch
 
+    states, _ = window_states(tokenizer, transformer, windows)
+    return torch.cat([states[i] for i in layers], dim=-1).numpy()
+
+
+def window_states(tokenizer, transformer, windows: list[list[int]]):
+    """Hidden states of every layer for ``[CLS] pieces [SEP]`` windows of piece ids, padded, and the float mask."""
+    import torch
+
     longest = max(len(ids) for ids in windows) + 2
     input_ids = torch.full((len(windows), longest), tokenizer.pad_token_id, dtype=torch.long)
     mask = torch.zeros((len(windows), longest), dtype=torch.long)
@@ -170,4 +184,4 @@ def _hidden_states(tokenizer, transformer, windows: list[list[int]], layers: Seq
         input_ids[row, : len(seq)] = torch.tensor(seq)
         mask[row, : len(seq)] = 1
     result = transformer(input_ids=input_ids, attention_mask=mask, output_hidden_states=True)
-    return torch.cat([result.hidden_states[i] for i in layers], dim=-1).numpy()
+    return result.hidden_states, mask.to(result.hidden_states[-1].dtype)

@@ -33,22 +33,25 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
 from pathlib import Path
 
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
+from thinc.api import Model
 
 import hippo
 from hippo.errors import ConfigError
 from hippo.ingest.extract import minilm_features  # noqa: F401  registers the bundled NER's encoder layer
 from hippo.ingest.extract.base import Extraction, Mention, Triple
 from hippo.ingest.extract.labels import COMMON, label_rank
+from hippo.ingest.extract.shared_pass import attach_features, encode_passages
 from hippo.ingest.extract.spacy_names import entity_tokens
-from hippo.ingest.extract.spacy_parallel import PARALLEL_MIN_CHARS, Helpers
+from hippo.ingest.extract.spacy_parallel import CHUNKS_PER_PROCESS, PARALLEL_MIN_CHARS, split_by_chars
 from hippo.ingest.extract.spacy_rules import PERSON_LABELS, Arg, sentence_facts
+from hippo.parallel import SharedWork
 from hippo.text import normalize_name
 
 __all__ = ["DEFAULT_MODEL", "SpacyExtractor", "load_pipeline"]
@@ -90,42 +93,86 @@ class SpacyExtractor:
         self.model = str(model) if model else str(DEFAULT_MODEL)
         self.batch_size = batch_size
         self.keep_pronouns = keep_pronouns  # sentence-level OpenIE scoring (CaRB) keeps "He", "It" as arguments
-        self.helpers = Helpers(partial(_extract_in_helper, self.model, batch_size, keep_pronouns), processes)
+        self.helpers = SharedWork(processes)
 
     @property
     def nlp(self) -> Language:
         return load_pipeline(self.model)
 
-    def extract(self, texts: Sequence[str]) -> list[Extraction]:
-        """One :class:`Extraction` per text; a large batch is parsed by ``processes`` processes at once."""
-        if self.helpers.processes > 1 and sum(len(t) for t in texts) >= PARALLEL_MIN_CHARS:
-            return self.helpers.extract(texts, self._extract_here)
-        return self._extract_here(texts)
+    def passage_encoder(self) -> str | None:
+        """The sentence encoder the NER reads (a model name), whose passage embeddings ``extract`` can
+        give on the way (``extract(texts, embed=...)``); None when the pipeline's NER reads no encoder."""
+        features = _encoder_features(self.nlp)
+        return features.attrs["encoder"] if features is not None else None
 
-    def _extract_here(self, texts: Sequence[str]) -> list[Extraction]:
+    def extract(self, texts: Sequence[str], *, embed: str | None = None) -> list[Extraction]:
+        """One :class:`Extraction` per text; a large batch is parsed by ``processes`` processes at once.
+
+        With ``embed`` (a ``matmul_precision``: ``"float32"`` or ``"bfloat16"``) each extraction also carries
+        the passage's embedding by :meth:`passage_encoder`, taken from the pass the NER runs anyway
+        (:mod:`.shared_pass`): the encoder runs once per passage.
+        """
+        here = partial(self._extract_here, embed=embed)
+        if self.helpers.processes > 1 and sum(len(t) for t in texts) >= PARALLEL_MIN_CHARS:
+            work = partial(_extract_in_helper, self.model, self.batch_size, self.keep_pronouns, embed)
+            return self.helpers.run(work, split_by_chars(texts, CHUNKS_PER_PROCESS * self.helpers.processes), here)
+        return here(list(texts))
+
+    def _extract_here(self, texts: Sequence[str], embed: str | None = None) -> list[Extraction]:
         """Extractions made in this process, parsing every line of every text in batches."""
         if not texts:
             return []
         nlp = self.nlp
+        features = _encoder_features(nlp) if embed else None
+        if embed and features is None:
+            raise ConfigError(f"the spaCy pipeline {self.model} reads no sentence encoder, so it cannot embed.")
+        encoded = (encode_passages(texts, features.attrs["encoder"], features.attrs["layers"], embed)
+                   if features is not None and embed is not None else None)
         results: list[Extraction | None] = [None] * len(texts)
-        lines: list[str] = []
+        lines: list[Doc | str] = []
         owners: list[int] = []
         for index, text in enumerate(texts):
-            text_lines = [line for line in text.splitlines() if line.strip()]
-            if any(len(line) > nlp.max_length for line in text_lines):
+            text_lines = [(offset, line) for offset, line in _lines(text) if line.strip()]
+            if any(len(line) > nlp.max_length for _, line in text_lines):
                 results[index] = Extraction(failed=f"a line is longer than spaCy's max_length ({nlp.max_length})")
                 continue
-            lines.extend(text_lines)
+            for offset, line in text_lines:
+                if encoded is not None:
+                    doc = nlp.make_doc(line)
+                    attach_features(doc, encoded[index], offset, features.attrs["layers"])
+                    lines.append(doc)
+                else:
+                    lines.append(line)
             owners.extend([index] * len(text_lines))
         docs = nlp.pipe(lines, batch_size=self.batch_size, disable=unused_components(nlp))
         for index, passage_docs in _group(docs, owners):
             results[index] = passage_extraction(passage_docs, keep_pronouns=self.keep_pronouns)
-        return [result if result is not None else Extraction() for result in results]
+        out = [result if result is not None else Extraction() for result in results]
+        if encoded is not None:
+            out = [replace(result, vector=e.vector) for result, e in zip(out, encoded)]
+        return out
 
 
-def _extract_in_helper(model: str, batch_size: int, keep_pronouns: bool, texts: list[str]) -> list[Extraction]:
+def _lines(text: str) -> Iterator[tuple[int, str]]:
+    """(offset of the line in ``text``, the line) for each line, as ``str.splitlines`` cuts them."""
+    offset = 0
+    for piece in text.splitlines(keepends=True):
+        line = piece.splitlines()[0] if piece.splitlines() else ""
+        yield offset, line
+        offset += len(piece)
+
+
+def _encoder_features(nlp: Language) -> Model | None:
+    """The NER's sentence-encoder layer (:mod:`.minilm_features`), when the pipeline has one."""
+    if "ner" not in nlp.pipe_names:
+        return None
+    return next((node for node in nlp.get_pipe("ner").model.walk() if node.name == "minilm_features"), None)
+
+
+def _extract_in_helper(model: str, batch_size: int, keep_pronouns: bool, embed: str | None,
+                       texts: list[str]) -> list[Extraction]:
     """What a helper process runs (``spacy_parallel``); the pipeline loads once per process."""
-    return SpacyExtractor(model, batch_size, keep_pronouns=keep_pronouns)._extract_here(texts)
+    return SpacyExtractor(model, batch_size, keep_pronouns=keep_pronouns)._extract_here(texts, embed=embed)
 
 
 def unused_components(nlp: Language) -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import hippo
@@ -26,3 +28,17 @@ def test_a_failing_extractor_stops_the_batch_before_anything_is_written(tmp_path
     assert not any((tmp_path / "kg" / "vectors").glob("*.f32")) or all(
         p.stat().st_size == 0 for p in (tmp_path / "kg" / "vectors").glob("*.f32")
     )
+
+
+def test_progress_names_each_stage_of_each_batch_and_ends_with_every_document(tmp_path):
+    corpus = tmp_path / "corpus.json"
+    corpus.write_text(json.dumps([{"title": f"Place {i}", "text": f"Place {i} lies on the Imber line."}
+                                  for i in range(5)]))
+    seen = []
+    with hippo.open(tmp_path / "kg", extractor="spacy", ingest_batch_docs=2) as kg:
+        kg.index(corpus, on_progress=seen.append)
+    stages = [p.stage for p in seen if p.stage]
+    assert stages[:4] == ["extract", "embed", "graph", "write"] and len(stages) == 4 * 3  # three batches
+    assert all(p.batch_passages in (1, 2) for p in seen if p.stage)
+    assert seen[-1].documents_done == seen[-1].documents_total == 5 and seen[-1].files_done == 1
+    assert [p.documents_done for p in seen] == sorted(p.documents_done for p in seen)

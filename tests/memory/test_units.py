@@ -1,8 +1,13 @@
 """Memory units at four granularities, and their association at insert time (real store, real embedder)."""
 
+import json
+import sqlite3
+
 import numpy as np
+import pytest
 
 import hippo
+from hippo.errors import ConfigError
 from hippo.model import GRANULARITIES
 
 
@@ -49,12 +54,63 @@ def test_summary_and_keywords_are_extractive_offline(kg_chat):
     assert not {"ines", "tomas"} & set(phrases)  # speaker names are no keywords
 
 
-def test_plain_documents_get_units_too(kg_empty):
-    kg_empty.add_texts(["The Marren Observatory stands on Marren Head. It was founded in 1871. "
-                        "Its telescope is a refractor. Visitors come on clear nights."])
-    [summary] = kg_empty.documents()
-    kinds = sorted(u.granularity for u in kg_empty.store.document_units(summary.document.id))
+PLAIN = ["The Marren Observatory stands on Marren Head. It was founded in 1871. "
+         "Its telescope is a refractor. Visitors come on clear nights.",
+         "Ada Lindqvist founded the Marren Observatory. She was born in Kettleby and studied in Coldbrook."]
+
+
+def test_plain_documents_get_units_when_memgas_first_asks(kg_empty):
+    kg_empty.add_texts(PLAIN)
+    docs = [s.document.id for s in kg_empty.documents()]
+    assert all(kg_empty.store.document_units(d) == [] for d in docs)  # memory_units="conversations"
+    hits = kg_empty.retrieve("Who founded the observatory?", k=2, method="memgas")
+    assert hits and not hits[0].why.fallback
+    for doc_id in docs:
+        assert sorted(u.granularity for u in kg_empty.store.document_units(doc_id)) == sorted(GRANULARITIES)
+
+
+def test_units_built_later_equal_those_built_at_ingest(tmp_path):
+    """The same units, texts and vectors, whether ingest builds them (``all``) or memgas asks for them later."""
+    built = {}
+    for mode in ("all", "conversations"):
+        with hippo.open(tmp_path / mode, memory_units=mode) as kg:
+            kg.add_texts(PLAIN, [{"source": f"s{i}"} for i in range(len(PLAIN))])
+            kg.units("observatory", k=1)
+            table = kg.store.vector_table("unit")
+            row = {u: i for i, u in enumerate(table.ids.tolist())}
+            built[mode] = {(u.granularity, u.text): table.matrix[row[u.id]] for s in kg.documents()
+                           for u in kg.store.document_units(s.document.id)}
+    assert built["all"].keys() == built["conversations"].keys()
+    for key, vector in built["all"].items():
+        assert float(vector @ built["conversations"][key]) > 1 - 1e-4
+
+
+def test_units_built_at_ingest_for_every_document_when_asked(tmp_path):
+    with hippo.open(tmp_path / "kg", memory_units="all") as kg:
+        kg.add_texts(PLAIN[:1])
+        [summary] = kg.documents()
+        kinds = sorted(u.granularity for u in kg.store.document_units(summary.document.id))
     assert kinds == sorted(GRANULARITIES)
+
+
+def test_stores_that_recorded_a_boolean_keep_working(tmp_path):
+    assert hippo.Settings(memory_units=True).memory_units == "all"
+    assert hippo.Settings(memory_units=False).memory_units == "off"
+    with pytest.raises(ConfigError, match="memory_units='some'"):
+        hippo.Settings(memory_units="some")
+    with hippo.open(tmp_path / "kg", extractor="none") as kg:
+        kg.add_texts(PLAIN[:1], [{"source": "first"}])
+    old = {k: v for k, v in hippo.Settings(extractor="none").to_dict().items() if k != "embed_precision"}
+    conn = sqlite3.connect(tmp_path / "kg" / "hippo.db")  # what a store written before issue 19 recorded
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'settings'",
+                 (json.dumps({**old, "memory_units": True, "embed_processes": 1}),))
+    conn.commit()
+    conn.close()
+    with hippo.open(tmp_path / "kg") as kg:
+        assert kg.settings.memory_units == "all" and kg.settings.embed_processes == 1
+        kg.add_texts(PLAIN[1:], [{"source": "second"}])
+        assert all(kg.store.document_units(s.document.id) or s.document.source == "first" for s in kg.documents())
+        assert kg.retrieve("Who founded the observatory?", k=1, method="memgas")
 
 
 def test_units_can_be_turned_off(tmp_path):

@@ -11,7 +11,7 @@ TEXTS = {
 
 
 def test_reindexed_document_is_associated_with_other_documents_only(tmp_path):
-    with hippo.open(tmp_path / "kg", extractor="none") as kg:
+    with hippo.open(tmp_path / "kg", extractor="none", memory_units="all") as kg:
         kg.add_texts(list(TEXTS.values()), [{"source": s} for s in TEXTS])
         changed = "The Marren Observatory stands on Marren Head. Ada Lindqvist founded it; Kettleby is near."
         kg.add_texts([changed], [{"source": "observatory"}])

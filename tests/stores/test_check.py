@@ -27,7 +27,7 @@ TEXTS = [
 def store(tmp_path: Path) -> Path:
     """A small sound store with a graph and memory units."""
     spacy_model_or_skip()
-    with hippo.open(tmp_path / "store", extractor="spacy") as kg:
+    with hippo.open(tmp_path / "store", extractor="spacy", memory_units="all") as kg:
         kg.add_texts(TEXTS)
     return tmp_path / "store"
 
