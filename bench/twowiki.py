@@ -177,7 +177,7 @@ def main() -> int:
         load_before = os.getloadavg()
         report = kg.index(corpus_path)
         load_after = os.getloadavg()
-        embed_only = embed_only_seconds(kg)
+        embed_only = {} if args.reuse else embed_only_seconds(kg)  # a reused index has nothing to compare
         layers = None
         if any(parse_spec(spec)[0] == "comorag" for spec in args.methods.split(";")):
             built = kg.cluster(rebuild=args.rebuild_layers)
@@ -207,7 +207,7 @@ def main() -> int:
         "index_load_average": {"before": [round(x, 2) for x in load_before],
                                "after": [round(x, 2) for x in load_after]},
         **embed_only,
-        "index_to_embed_only": round(report.seconds / embed_only["embed_only_seconds"], 2),
+        "index_to_embed_only": round(report.seconds / embed_only["embed_only_seconds"], 2) if embed_only else None,
         "parse_words_per_s": round(words / report.stage_seconds["extract"], 1) if "extract" in report.stage_seconds
         else None,
         "graph": {**{k: counts[k] for k in ("entities", "facts", "mentions", "synonyms")},

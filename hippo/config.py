@@ -119,13 +119,19 @@ class Settings:
     title_entities : bool
         At ingest, every passage of a document that is not a conversation mentions the entity of its
         title when the title reads as a name (a hippo addition; see hippo.ingest.graph_batch).
-    fact_filter : bool
-        Let the LLM (when one is configured) keep at most 4 of ``hipporag``'s top facts per query,
-        HippoRAG 2's recognition memory; off by default because it costs one request per query.
+    fact_filter : bool or None
+        Let the LLM keep at most 4 of ``hipporag``'s top facts per query, HippoRAG 2's recognition
+        memory. ``None`` (default): on when an LLM runs (an endpoint, or the local model when installed),
+        since answers measured better with it; it costs one request per query.
     filter_candidates : int
         Facts shown to the fact filter, best by cosine (HippoRAG 2: 5, the same as ``linking_top_k``).
         A small encoder often ranks the fact that answers the question's relation below five facts
-        that merely name its subject, so a wider pool lets the filter find it.
+        that merely name its subject ("X was founded in 1871" above "X was founded by Y" for "the
+        founder of X"), so a wider pool lets the filter find it.
+    bridge_articles : int
+        With facts the filter kept, the articles of this many bridge entities (named by a kept fact, not
+        by the query, and a document's title) are placed second among the hits (a hippo addition; see
+        ``hippo.retrieval.hipporag.bridge_articles``); 0 turns it off.
     memory_units : str
         When MemGAS memory units (document/session, passage/turn, summary, keywords) are built and
         associated with the units of earlier documents: ``"conversations"`` (at ingest for conversation
@@ -188,7 +194,7 @@ class Settings:
     extract_processes: int = 2
     ingest_batch_docs: int = 256
     max_file_bytes: int = 512 * 1024 * 1024
-    default_method: str = "dense"
+    default_method: str = "hipporag"
     top_k: int = DEFAULT_TOP_K
     answer_sentences: int = 2
     synonym_threshold: float | None = None
@@ -204,8 +210,9 @@ class Settings:
     seed_rarity: str = "inverse"
     title_entities: bool = True
     title_edge_weight: float = 2.0
-    fact_filter: bool = False
-    filter_candidates: int = 5
+    fact_filter: bool | None = None
+    filter_candidates: int = 15
+    bridge_articles: int = 1
     memory_units: str = "conversations"
     memory_summaries: str = "extractive"
     association_top_n: int = 30
@@ -247,6 +254,10 @@ class Settings:
             raise ConfigError(f"name_seed_weight={self.name_seed_weight} must be positive (default 2).")
         if not self.title_edge_weight > 0:
             raise ConfigError(f"title_edge_weight={self.title_edge_weight} must be positive (default 2).")
+        if self.fact_filter not in (None, True, False):
+            raise ConfigError(f"fact_filter={self.fact_filter!r}; choose true, false or null (on when an LLM runs).")
+        if self.bridge_articles < 0:
+            raise ConfigError(f"bridge_articles={self.bridge_articles} must be 0 or more (default 1).")
         if self.fact_lexical < 0:
             raise ConfigError(f"fact_lexical={self.fact_lexical} must be 0 or more (default 0).")
         if not 0.0 <= self.fact_floor < 1.0:

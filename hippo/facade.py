@@ -84,13 +84,16 @@ class KnowledgeGraph:
         return self._llm
 
     def _fact_filter(self) -> FactFilter | None:
-        """The LLM fact filter for ``hipporag`` when ``Settings.fact_filter`` is on and an LLM is configured."""
-        if not self.settings.fact_filter:
+        """The LLM fact filter for ``hipporag`` when ``Settings.fact_filter`` is on (or ``None``, the default)
+        and an LLM is configured."""
+        if self.settings.fact_filter is False:
             return None
         from hippo.llm.config import llm_config
         from hippo.llm.local import local_config
 
         if llm_config(self.settings) is None and local_config(self.settings) is None:
+            if self.settings.fact_filter is None:
+                return None
             logger.warning("fact_filter is on but no LLM is configured (HIPPO_LLM_MODEL or Settings.extra['llm']) "
                            "and no local model is installed; hipporag keeps its top facts unfiltered.")
             return None

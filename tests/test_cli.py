@@ -37,7 +37,7 @@ def test_index_json_summary_and_second_run_is_a_no_op(run, mixed_folder):
 def test_read_commands_with_json(run, mixed_folder):
     run("index", str(mixed_folder))
     hits = json.loads(run("retrieve", "Where was Ada born?", "-k", "1", "--json").output)
-    assert hits[0]["title"] == "Ada Lindqvist" and hits[0]["method"] == "dense"
+    assert hits[0]["title"] == "Ada Lindqvist" and hits[0]["method"] == "hipporag"
     answer = json.loads(run("ask", "Where was Ada born?", "--json").output)
     assert answer["mode"] == "extractive" and "Kettleby" in answer["text"]
     stats = json.loads(run("stats", "--json").output)

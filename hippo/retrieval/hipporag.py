@@ -14,7 +14,9 @@ Per query (Gutiérrez et al. 2025, section 3, and the official code's defaults):
    plus, with ``link_query_names`` (a hippo addition, see :mod:`hippo.graph.linking`), the
    named entities written in the query, each weighted 1 / number of passages mentioning it;
 4. seed every passage with ``passage_node_weight`` x its min-max normalised dense score;
-5. run PageRank (damping 0.5) over the undirected weighted graph and rank passages by mass.
+5. run PageRank (damping 0.5) over the undirected weighted graph and rank passages by mass;
+6. with facts the filter kept, put the article of the first bridge entity (``bridge_articles``, a hippo
+   addition) second: an entity a kept fact names, the query does not, and a document has as its title.
 When the store has no facts, the ranking is plain dense retrieval and every hit says so.
 
 All queries of a call are embedded and scored in one batch, and PageRank runs for up to
@@ -24,7 +26,7 @@ All queries of a call are embedded and scored in one batch, and PageRank runs fo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -59,6 +61,8 @@ class GraphState:
     passages: VectorTable
     facts: VectorTable
     names: NameIndex
+    title_passages: dict[int, np.ndarray]
+    """Entity row -> passage rows of the documents that entity is the title of (in store order)."""
 
 
 def graph_state(context: RetrievalContext) -> GraphState:
@@ -71,11 +75,10 @@ def graph_state(context: RetrievalContext) -> GraphState:
         ids, names_, displays = store.entity_names()
         labels = {i: e.label for i, e in store.entities(ids).items()}
         names = build_name_index(ids, names_, displays, dict(zip(entities.ids[live].tolist(), live.tolist())), labels)
-        weight = context.settings.title_edge_weight
-        titles = _title_entities(store, passages) if weight != 1.0 else None
+        titles = _title_entities(store, passages)
         graph = build_graph(store.graph_edges(), entities, passages, facts, context.settings.synonym_threshold,
-                            titles, weight)
-        return GraphState(graph, entities, passages, facts, names)
+                            titles, context.settings.title_edge_weight)
+        return GraphState(graph, entities, passages, facts, names, _title_rows(titles, entities, passages))
 
     return context.cache.get("graph", build)
 
@@ -85,6 +88,17 @@ def _title_entities(store: GraphStore, passages: VectorTable) -> dict[str, str]:
     ids = passages.ids[np.flatnonzero(passages.live)].tolist()
     return {pid: make_id("e", normalize_name(c.title)) for pid, c in store.passage_context(ids).items()
             if c.title and title_label(c.title)}
+
+
+def _title_rows(titles: dict[str, str], entities: VectorTable, passages: VectorTable) -> dict[int, np.ndarray]:
+    """Entity row -> passage rows of its documents, from :func:`_title_entities` (passage id -> entity id)."""
+    entity_row = {e: r for r, e in enumerate(entities.ids.tolist())}
+    grouped: dict[int, list[int]] = {}
+    for row, pid in enumerate(passages.ids.tolist()):
+        entity = titles.get(pid)
+        if entity is not None and entity in entity_row:
+            grouped.setdefault(entity_row[entity], []).append(row)
+    return {e: np.array(rows, dtype=np.int64) for e, rows in grouped.items()}
 
 
 def minmax(scores: np.ndarray, live: np.ndarray) -> np.ndarray:
@@ -108,6 +122,7 @@ class _Seeds:
     entity_weights: np.ndarray
     fact_rows: np.ndarray
     note: str | None = None  # why the facts were not filtered, or why none is left
+    named_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # the entities the query names
 
 
 def floored(scores: np.ndarray, live: np.ndarray, floor: float) -> np.ndarray:
@@ -187,7 +202,8 @@ def _with_named(state: GraphState, seed: _Seeds, query: str, top_k: int, damping
     for row, weight in zip(named.tolist(), weights.tolist()):
         merged[row] = max(merged.get(row, 0.0), weight)
     rows = np.fromiter(merged, dtype=np.int64, count=len(merged))
-    return _Seeds(rows, np.fromiter(merged.values(), dtype=np.float64, count=len(merged)), seed.fact_rows, seed.note)
+    return _Seeds(rows, np.fromiter(merged.values(), dtype=np.float64, count=len(merged)), seed.fact_rows, seed.note,
+                  named)
 
 
 LEXICAL_CANDIDATES = 50
@@ -308,10 +324,39 @@ def _top(scores: np.ndarray, live: np.ndarray, k: int) -> np.ndarray:
     return rows[np.isfinite(scores[rows])]
 
 
+def bridge_articles(state: GraphState, seed: _Seeds, mass: np.ndarray, count: int) -> list[int]:
+    """Passage rows of the articles of the first ``count`` bridge entities, one passage each (its most massive).
+
+    A bridge is an entity of a fact the LLM filter kept (in the filter's order, subject before object)
+    that the query does not name and whose name is a document's title: for "where was the founder of X
+    born?" the kept fact "X was founded by Y" makes Y's own article evidence. PageRank alone ranks it
+    low, below the many passages that mention X (and Y) without saying where Y was born.
+    """
+    named = set(seed.named_rows.tolist())
+    ends = np.stack([state.graph.fact_subject[seed.fact_rows], state.graph.fact_object[seed.fact_rows]], axis=1)
+    out: list[int] = []
+    for row in dict.fromkeys(ends.ravel().tolist()):
+        articles = state.title_passages.get(row)
+        if row in named or articles is None or row not in state.names.named:
+            continue
+        out.append(int(articles[np.argmax(mass[articles])]))
+        if len(out) == count:
+            break
+    return out
+
+
 def _ranked(context: RetrievalContext, state: GraphState, mass: np.ndarray, seed: _Seeds, k: int) -> list[Hit]:
     """The top ``k`` passages by PageRank mass, each explained by what touches it: the seeds it mentions and
-    the linked facts it states (not every linked fact under every hit)."""
+    the linked facts it states (not every linked fact under every hit).
+
+    With facts the LLM filter kept, the articles of their bridge entities (:func:`bridge_articles`) come
+    second, after the best passage, wherever PageRank ranked them.
+    """
     rows = _top(mass, state.passages.live, k)
+    if context.settings.bridge_articles and context.fact_filter is not None and seed.note is None:
+        top = rows.tolist()
+        bridges = bridge_articles(state, seed, mass, context.settings.bridge_articles)
+        rows = np.array(list(dict.fromkeys(top[:1] + bridges + top[1:]))[:k], dtype=np.int64)
     entity_ids = state.entities.ids[seed.entity_rows].tolist()
     fact_ids = state.facts.ids[seed.fact_rows].tolist()
     entities = context.store.entities(entity_ids)

@@ -99,7 +99,7 @@ def kg_with_filter(server, tmp_path: Path, corpus: Path, **settings) -> hippo.Kn
 def test_fact_filter_keeps_what_the_llm_keeps(server, model, corpus, tmp_path, offline_env):
     kept = ["Ada Lindqvist", "founded", "Marren Observatory"]
     model.keep = lambda question, candidates: [["ada lindqvist", "founded", "Marren observatory"]]  # case differs
-    with kg_with_filter(server, tmp_path, corpus) as kg:
+    with kg_with_filter(server, tmp_path, corpus, filter_candidates=5) as kg:
         hits = kg.retrieve(QUESTION, k=3, method="hipporag")
     [request] = [r for r in server.requests if r.task == "filter"]
     candidates = json.loads(request.body["messages"][-1]["content"].split("Candidate facts: ")[1])["fact"]
@@ -110,7 +110,7 @@ def test_fact_filter_keeps_what_the_llm_keeps(server, model, corpus, tmp_path, o
 
 def test_fact_filter_is_shown_filter_candidates_facts(server, model, corpus, tmp_path, offline_env):
     model.keep = lambda question, candidates: candidates[-1:]  # the weakest candidate by cosine
-    with kg_with_filter(server, tmp_path, corpus, filter_candidates=8) as kg:
+    with kg_with_filter(server, tmp_path, corpus, filter_candidates=8, bridge_articles=0) as kg:
         hits = kg.retrieve(QUESTION, k=3, method="hipporag")
     [request] = [r for r in server.requests if r.task == "filter"]
     candidates = json.loads(request.body["messages"][-1]["content"].split("Candidate facts: ")[1])["fact"]
@@ -135,11 +135,30 @@ def test_fact_filter_failure_leaves_facts_unfiltered_and_says_so(server, model, 
     assert any(h.why.facts for h in hits)
 
 
-def test_fact_filter_is_off_by_default(server, model, corpus, tmp_path, offline_env):
+def test_the_article_of_a_kept_facts_bridge_entity_comes_second(server, model, corpus, tmp_path, offline_env):
+    def titles(keep, **settings):  # a store each: the filter's replies are cached per store
+        model.keep = lambda question, candidates: [c for c in candidates if c[0] == keep[0] and c[2] == keep[1]]
+        store = tmp_path / f"store-{keep[0]}-{settings}"
+        with hippo.open(store, extractor="llm", extra=llm_extra(server), **settings) as kg:
+            kg.index(corpus)
+            return [h.title for h in kg.retrieve(QUESTION, k=4, method="hipporag")]
+
+    # Ada Lindqvist: named by the kept fact, not by the question, and the title of a document
+    with_bridge = titles(("Ada Lindqvist", "Marren Observatory"))
+    assert with_bridge[1] == "Ada Lindqvist" and with_bridge[0] != "Ada Lindqvist", with_bridge
+    # Henrik Aldous has no article of his own: the ranking is PageRank's
+    assert titles(("Henrik Aldous", "Marren Observatory")) == titles(("Henrik Aldous", "Marren Observatory"),
+                                                                      bridge_articles=0)
+
+
+def test_fact_filter_runs_by_default_when_an_llm_is_configured(server, model, corpus, tmp_path, offline_env):
     with hippo.open(tmp_path / "store", extractor="llm", extra=llm_extra(server)) as kg:
         kg.index(corpus)
         hits = kg.retrieve(QUESTION, k=3, method="hipporag")
-    assert "filter" not in server.tasks()
+    assert server.tasks().count("filter") == 1 and hits and all(h.why.fallback is None for h in hits)
+    with hippo.open(tmp_path / "store", extractor="llm", extra=llm_extra(server), fact_filter=False) as kg:
+        hits = kg.retrieve("Who paid for the dome of the observatory?", k=3, method="hipporag")
+    assert server.tasks().count("filter") == 1  # off: no request
     assert hits and all(h.why.fallback is None for h in hits) and any(h.why.facts for h in hits)
 
 

@@ -68,7 +68,7 @@ def test_ask_shows_the_answer_its_evidence_and_keeps_them(open_app, demo_store):
     assert "Cited passages" in page and ":orange-background[" in page  # the sentence used, marked in its passage
     bars = [h.value for h in at.html]
     assert bars and "#1" in bars[0] and "100% of top hit" in bars[0] and "raw score" in bars[0]
-    assert at.query_params["q"] == QUESTION and at.query_params["method"] == "dense"
+    assert at.query_params["q"] == QUESTION and at.query_params["method"] == "hipporag"
     shown = [e.label for e in at.expander]
     at.text_input(key="ask_question").input("Who paid for the dome?").run()  # typed, not yet asked
     assert "Ada Lindqvist" in texts(at) and [e.label for e in at.expander] == shown
