@@ -9,9 +9,10 @@ Sets (``--set``):
 
 Rows (``--rows``), all answered by the same reader (the model `ask` uses: an endpoint when configured,
 else the local model) from the top ``-k`` passages:
-``closed`` (no retrieval: the question alone), ``dense``, ``bm25``, ``hipporag``, ``hipporag+filter``
-(HippoRAG 2's recognition-memory fact filter run by the same model), ``comorag`` (probing with the model's
-queries and sufficiency check, base hipporag), ``gold`` (the gold passages: the reader's ceiling).
+``closed`` (no retrieval: the question alone), ``dense``, ``bm25``, ``hipporag`` (no LLM step),
+``hipporag+filter`` (HippoRAG 2's recognition-memory fact filter run by the same model, with the bridge
+articles of the facts it keeps: what ``ask`` runs by default when a model answers), ``comorag`` (probing
+with the model's queries and sufficiency check, base hipporag), ``gold`` (the gold passages: the reader's ceiling).
 
 Per row: EM and F1 (SQuAD normalisation, max over aliases), the share answered (not "not found"), the share
 of questions whose gold passages are all among the passages shown, and seconds per answer p50/p95
