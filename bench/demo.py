@@ -75,7 +75,7 @@ def main() -> int:
     if not args.reuse:
         shutil.rmtree(args.store, ignore_errors=True)
     _, index_overrides = parse_spec(":" + args.index_settings)
-    with hippo.open(args.store, extractor="spacy", **index_overrides) as kg:
+    with hippo.open(args.store, extractor="spacy", fact_filter=False, **index_overrides) as kg:
         kg.index(DEMO)
         top = [e.display for e in kg.entities(limit=30)]
         titles = {d.document.title.casefold() for d in kg.store.list_documents()}

@@ -161,7 +161,7 @@ def demo(models: list[str], store_root: Path) -> int:
     for model in models:
         store = store_root / model.replace("+", "_")
         shutil.rmtree(store, ignore_errors=True)
-        with hippo.open(store, embed_model=model, comorag_llm=False) as kg:
+        with hippo.open(store, embed_model=model, comorag_llm=False, fact_filter=False) as kg:
             report = kg.index(ROOT / "data" / "demo")
             runs[model] = {"index_seconds": round(report.seconds, 1),
                            "stage_seconds": {k: round(v, 2) for k, v in report.stage_seconds.items()},

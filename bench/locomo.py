@@ -107,7 +107,7 @@ def score(sessions: list[int], turns: list[str] | None, gold: set[str]) -> dict[
 def index_conversation(path: Path, store: Path, args: argparse.Namespace) -> tuple[hippo.KnowledgeGraph, dict]:
     if args.fresh:
         shutil.rmtree(store, ignore_errors=True)
-    kg = hippo.open(store, extractor=args.extractor, **args.settings)
+    kg = hippo.open(store, extractor=args.extractor, **{"fact_filter": False, **args.settings})
     report = kg.index(path)
     return kg, {"seconds": report.seconds, "stages": report.stage_seconds, "fresh": report.files_read == 1,
                 "cpu": report.cpu_seconds, "stages_cpu": report.stage_cpu_seconds, "load": os.getloadavg()}

@@ -106,7 +106,7 @@ def profile_summary(profile: dict | None) -> dict:
 
 def timed_index(location: str, corpus: Path, extractor: str) -> dict:
     """Index ``corpus`` into a fresh store at ``location`` with the models loaded and the vector cache empty."""
-    with hippo.open(location, extractor=extractor) as kg:
+    with hippo.open(location, extractor=extractor, fact_filter=False) as kg:
         kg.embedder().encode(["warm up"])
         kg.embedder().clear_cache()
         profile = profiled(kg)

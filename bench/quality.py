@@ -113,7 +113,7 @@ def main() -> int:
     passages = reused = every_passage = option_alone = 0
     layers: Counter[str] = Counter()
     for number, story in enumerate(stories):
-        with hippo.open(Path(args.store) / f"story-{number}", extractor="spacy") as kg:
+        with hippo.open(Path(args.store) / f"story-{number}", extractor="spacy", fact_filter=False) as kg:
             if args.reader == "llm" and kg.llm() is None:
                 print("--reader llm needs an LLM: set HIPPO_LLM_BASE_URL and HIPPO_LLM_MODEL.", file=sys.stderr)
                 return 2

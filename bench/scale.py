@@ -119,7 +119,7 @@ def index_size(n: int, store: Path, settings: dict) -> dict:
             )
 
     cpu_before = _cpu_seconds()
-    with hippo.open(store, extractor="spacy", **settings) as kg:
+    with hippo.open(store, extractor="spacy", **{"fact_filter": False, **settings}) as kg:
         report = kg.index(files, on_progress=progress)
         counts = kg.stats()["counts"]
     return {

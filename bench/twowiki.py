@@ -173,7 +173,7 @@ def main() -> int:
     if not args.reuse:
         shutil.rmtree(args.store, ignore_errors=True)
     settings = dict(_setting(s) for s in args.setting)
-    with hippo.open(args.store, extractor=args.extractor, **settings) as kg:
+    with hippo.open(args.store, extractor=args.extractor, **{"fact_filter": False, **settings}) as kg:
         load_before = os.getloadavg()
         report = kg.index(corpus_path)
         load_after = os.getloadavg()
