@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -81,12 +81,24 @@ def ensure_layers(context: RetrievalContext) -> None:
                 report.seconds, report.clusters_per_level)
 
 
+def _base_context(context: RetrievalContext) -> RetrievalContext:
+    """The base method's context: without the fact filter unless ``fact_filter`` is set to true.
+
+    The filter is on by default whenever an LLM runs (``fact_filter`` null), but the loop asks the base
+    method again for every probe, and has LLM steps of its own (``comorag_llm``), so by default it does
+    not add one filter request per probe; ``comorag_llm=False`` then keeps the loop free of requests.
+    """
+    if context.settings.fact_filter is True or context.fact_filter is None:
+        return context
+    return replace(context, fact_filter=None)
+
+
 def tri_retrieve(context: RetrievalContext, layers: LayerState, texts: Sequence[str],
                   probes: Sequence[str | None], weights: Sequence[float]) -> list[list[RankedList]]:
     """The three lists (veridical, semantic, episodic) of each text, in one batch."""
     if not texts:
         return []
-    base = get_method(context.settings.comorag_base)(context, list(texts), POOL_K)
+    base = get_method(context.settings.comorag_base)(_base_context(context), list(texts), POOL_K)
     out = [[RankedList(tuple(h.passage_id for h in hits), tuple(h.why for h in hits), w, probe, "veridical",
                   texts=tuple(h.text for h in hits))]
            for hits, probe, w in zip(base, probes, weights)]
