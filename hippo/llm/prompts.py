@@ -105,8 +105,8 @@ FILTER_SYSTEM = (
 ANSWER_SYSTEM = (
     "You answer a question from numbered passages. The answer may need facts from two or more passages "
     "joined together: first find who or what the question is about, then look up the fact asked. "
-    "Reply with only the answer: a name, place, date or number, a few words. If the passages do not "
-    "contain the answer, reply: not found."
+    "Reply with only the answer: a name, place, date or number, a few words, or yes or no when the question "
+    "asks yes or no. If the passages do not contain the answer, reply: not found."
 )
 
 
@@ -177,7 +177,7 @@ def answer_messages(question: str, passages: Sequence[str]) -> Messages:
 
 CLOSED_BOOK_SYSTEM = (
     "You answer a question from what you know. Reply with only the answer: a name, place, date or number, "
-    "a few words."
+    "a few words, or yes or no when the question asks yes or no."
 )
 
 
