@@ -5,7 +5,7 @@ Sets (``--set``):
 - ``2wiki``: the 2WikiMultihopQA corpus and the first ``--limit`` (default 200) of the recall questions
   of bench/twowiki.py (answers from seRAG-linearrag-format/questions.json; gold passages = evidence titles);
 - ``locomo``: LoCoMo QA categories 1-4 on ``--conversations`` (default 26,30), each conversation in its
-  own store (gold passages = the evidence turns).
+  own store (gold passages = the evidence turns); ``--limit`` and ``--offset`` apply to each conversation.
 
 Rows (``--rows``), all answered by the same reader (the model `ask` uses: an endpoint when configured,
 else the local model) from the top ``-k`` passages:
@@ -20,7 +20,7 @@ of questions whose gold passages are all among the passages shown, and seconds p
 Writes bench/results/qa-<set>.json (the one results shape) and .md.
 
 Usage: python bench/qa.py --set demo|2wiki|locomo [--rows closed,dense,...] [-k 5] [--limit N] [--offset N]
-                          [--store-root DIR] [--fresh] [--name NAME]
+                          [--thought auto|on|off] [--store-root DIR] [--fresh] [--name NAME] [--append]
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from hippo.eval import machine_info, percentile_ms, write_results
 from hippo.eval.answers import answer_em, answer_f1
 from hippo.llm.client import ChatRequest, LLMClient
 from hippo.llm.prompts import closed_book_messages
-from hippo.llm.qa import NOT_FOUND, llm_answer, strip_citations
+from hippo.llm.qa import NOT_FOUND, UnusableReplyError, answers_with_thought, llm_answer, strip_citations
 from hippo.model import Hit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,6 +105,7 @@ def locomo_questions(store_root: Path, conversations: Sequence[str], limit: int,
 
     out, corpora = [], {}
     for conv in conversations:
+        asked = []
         path = SHARED / "locomo" / f"{conv}.json"
         data = json.loads(path.read_text())
         turns = {t["dia_id"] for k, v in data.items() if k.startswith("session_") and isinstance(v, list) for t in v}
@@ -113,8 +114,9 @@ def locomo_questions(store_root: Path, conversations: Sequence[str], limit: int,
         for qa in data["qa"]:
             gold = clean_evidence(qa.get("evidence", []), turns)
             if qa.get("category") in (1, 2, 3, 4) and "answer" in qa and gold:
-                out.append(Question(qa["question"], [str(qa["answer"])], gold, store, qa["category"]))
-    return out[offset:offset + limit or None], corpora
+                asked.append(Question(qa["question"], [str(qa["answer"])], gold, store, qa["category"]))
+        out += asked[offset:offset + limit or None]
+    return out, corpora
 
 
 def gold_hits(kg: hippo.KnowledgeGraph, gold: set[str], by_title: bool) -> list[Hit]:
@@ -138,7 +140,10 @@ def answer_row(kg: hippo.KnowledgeGraph, row: str, q: Question, k: int, by_title
     if row == "closed":
         return closed_book(q.question, client), []
     hits = gold_hits(kg, q.gold, by_title) if row == "gold" else kg.retrieve(q.question, k=k, method=_method(row))
-    answer = llm_answer(q.question, hits, client, passages=len(hits))
+    try:
+        answer = llm_answer(q.question, hits, client, passages=len(hits), thought=kg.settings.reader_thought)
+    except UnusableReplyError:  # `ask` would quote sentences instead: no short answer, scored as none
+        return "", hits
     return ("" if answer.text == NOT_FOUND else strip_citations(answer.text)), hits
 
 
@@ -146,9 +151,10 @@ def _method(row: str) -> str:
     return ROW_SETTINGS.get(row, (row, {}))[0]
 
 
-def run_row(row: str, questions: list[Question], k: int, by_title: bool, log: Callable[[str], None]) -> RowScore:
+def run_row(row: str, questions: list[Question], k: int, by_title: bool, thought: bool | None,
+            log: Callable[[str], None]) -> RowScore:
     score = RowScore()
-    settings = {**NO_LLM_STEPS, **ROW_SETTINGS.get(row, (row, {}))[1]}
+    settings = {**NO_LLM_STEPS, **ROW_SETTINGS.get(row, (row, {}))[1], "reader_thought": thought}
     open_stores: dict[Path, hippo.KnowledgeGraph] = {}
     try:
         for n, q in enumerate(questions, start=1):
@@ -212,6 +218,9 @@ def main() -> int:
     parser.add_argument("--store-root", default=str(ROOT / "build" / "bench" / "qa"), help="scratch stores")
     parser.add_argument("--fresh", action="store_true", help="re-index from scratch")
     parser.add_argument("--name", default="", help="results name (default qa-<set>)")
+    parser.add_argument("--thought", choices=("auto", "on", "off"), default="auto",
+                        help="the reader writes a thought before answering (auto: as `ask` does for the model); "
+                             "rows read with a thought are named <row>+thought")
     parser.add_argument("--append", action="store_true",
                         help="keep the rows already in the results file (same reader and store) and add or replace "
                              "these; each row records when it ran")
@@ -234,13 +243,16 @@ def main() -> int:
             print("no model answers (no endpoint configured and no local model installed): "
                   "pip install -e '.[local]' && hippo model install", file=sys.stderr)
             return 2
+        thought = {"auto": None, "on": True, "off": False}[args.thought]
         reader = {"mode": client.mode, "model": client.config.model}
+        thinks = answers_with_thought(client) if thought is None else thought
         settings = kg.settings.to_dict()
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     name = args.name or f"qa-{args.set}"
     methods = earlier_rows(RESULTS / f"{name}.json", reader) if args.append else {}
     for row in rows:
-        methods[row] = {**run_row(row, questions, args.k, args.set != "locomo", log).summary(),
+        label = f"{row}+thought" if thinks and row != "closed" else row
+        methods[label] = {**run_row(row, questions, args.k, args.set != "locomo", thought, log).summary(),
                         "ran_at": time.strftime("%Y-%m-%dT%H:%M")}
     facts = {"questions": len(questions), "offset": args.offset, "k": args.k, "reader": reader,
              "index_seconds": index_seconds, "embed_model": settings["embed_model"],

@@ -132,6 +132,10 @@ class Settings:
         With facts the filter kept, the articles of this many bridge entities (named by a kept fact, not
         by the query, and a document's title) are placed second among the hits (a hippo addition; see
         ``hippo.retrieval.hipporag.bridge_articles``); 0 turns it off.
+    reader_thought : bool or None
+        The LLM reader writes a short thought (a sentence per hop, citing its passage) before its
+        answer, as HippoRAG 2's reader does. ``None`` (default): on with an endpoint, off with the local
+        models, which answered held-out questions better without (see ``hippo.llm.qa.answers_with_thought``).
     memory_units : str
         When MemGAS memory units (document/session, passage/turn, summary, keywords) are built and
         associated with the units of earlier documents: ``"conversations"`` (at ingest for conversation
@@ -213,6 +217,7 @@ class Settings:
     fact_filter: bool | None = None
     filter_candidates: int = 15
     bridge_articles: int = 1
+    reader_thought: bool | None = None
     memory_units: str = "conversations"
     memory_summaries: str = "extractive"
     association_top_n: int = 30
@@ -256,6 +261,9 @@ class Settings:
             raise ConfigError(f"title_edge_weight={self.title_edge_weight} must be positive (default 2).")
         if self.fact_filter not in (None, True, False):
             raise ConfigError(f"fact_filter={self.fact_filter!r}; choose true, false or null (on when an LLM runs).")
+        if self.reader_thought not in (None, True, False):
+            raise ConfigError(f"reader_thought={self.reader_thought!r}; choose true, false or null "
+                              "(on except for the 0.5B local model).")
         if self.bridge_articles < 0:
             raise ConfigError(f"bridge_articles={self.bridge_articles} must be 0 or more (default 1).")
         if self.fact_lexical < 0:

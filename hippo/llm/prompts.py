@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
+    "ANSWER_ALONE_SYSTEM",
     "ANSWER_SYSTEM",
     "CHOICE_SCHEMA",
     "CHOICE_SYSTEM",
@@ -35,6 +36,7 @@ __all__ = [
     "NER_SYSTEM",
     "TRIPLES_SCHEMA",
     "TRIPLES_SYSTEM",
+    "answer_example_text",
     "answer_messages",
     "filter_messages",
     "keyword_messages",
@@ -104,6 +106,13 @@ FILTER_SYSTEM = (
 
 ANSWER_SYSTEM = (
     "You answer a question from numbered passages. The answer may need facts from two or more passages "
+    "joined together. After \"Thought:\" write one short sentence per step, each quoting a fact from a "
+    "passage: first find who or what the question is about, then look up the fact asked. Then write "
+    "\"Answer:\" and only the answer: a name, place, date or number, a few words, or yes or no when the "
+    "question asks yes or no. If the passages do not contain the answer, write: Answer: not found."
+)
+ANSWER_ALONE_SYSTEM = (
+    "You answer a question from numbered passages. The answer may need facts from two or more passages "
     "joined together: first find who or what the question is about, then look up the fact asked. "
     "Reply with only the answer: a name, place, date or number, a few words, or yes or no when the question "
     "asks yes or no. If the passages do not contain the answer, reply: not found."
@@ -158,19 +167,32 @@ _ANSWER_EXAMPLE = (
     "[2] Corran Burn\nThe Corran Burn rises on Ben Sgor and flows east into Loch Arrin.\n\n"
     "Question: Into which loch does the stream that powers Halvard Mill flow?"
 )
-_ANSWER_EXAMPLE_REPLY = "Loch Arrin"
+_ANSWER_EXAMPLE_REPLY = (
+    "Thought: Halvard Mill is a watermill on the Corran Burn [1]. The Corran Burn flows east into Loch Arrin [2].\n"
+    "Answer: Loch Arrin"
+)
+
+_ANSWER_ALONE_REPLY = "Loch Arrin"
 
 
-def answer_messages(question: str, passages: Sequence[str]) -> Messages:
+def answer_example_text() -> str:
+    """The text of the answer prompt's one-shot example, to recognise a reply that copied it."""
+    return _ANSWER_EXAMPLE + "\n" + _ANSWER_EXAMPLE_REPLY
+
+
+def answer_messages(question: str, passages: Sequence[str], *, thought: bool = True) -> Messages:
     """Messages asking for the short answer to ``question`` from ``passages`` (numbered from 1).
 
-    The one-shot example is two-hop (mill -> stream -> loch), like the questions hippo is for.
+    With ``thought`` the model reasons after "Thought:" and answers after "Answer:", as HippoRAG 2's
+    reader does, its thought citing a passage number per hop; without, it replies with the answer
+    alone (what the small local models do better, see :func:`hippo.llm.qa.answers_with_thought`). The
+    one-shot example is two-hop (mill -> stream -> loch), like the questions hippo is for.
     """
     numbered = "\n\n".join(f"[{n}] {text}" for n, text in enumerate(passages, start=1))
     return (
-        {"role": "system", "content": ANSWER_SYSTEM},
+        {"role": "system", "content": ANSWER_SYSTEM if thought else ANSWER_ALONE_SYSTEM},
         {"role": "user", "content": _ANSWER_EXAMPLE},
-        {"role": "assistant", "content": _ANSWER_EXAMPLE_REPLY},
+        {"role": "assistant", "content": _ANSWER_EXAMPLE_REPLY if thought else _ANSWER_ALONE_REPLY},
         {"role": "user", "content": f"{numbered}\n\nQuestion: {question}"},
     )
 

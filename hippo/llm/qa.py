@@ -1,10 +1,10 @@
 """Short answers written by the LLM from the top passages, with numbered citations.
 
-The model is asked for the answer alone (a name, place, date or number): a small local model
-answers a multi-hop question far more often when it is not also asked to write supporting
-sentences and citations. hippo then cites the shown passages that contain the answer, or those
-the model cited itself when it did (a larger endpoint model may), renumbered in order of first
-use so that ``[1]`` is ``Answer.sources[0]``.
+An endpoint's model writes a short thought first, as HippoRAG 2's reader does (a sentence per hop,
+each citing the passage it comes from), then the answer alone (a name, place, date or number); the
+local models are asked for the answer alone, which measured better for them (``answers_with_thought``).
+hippo cites the passages the thought cites, else those that contain the answer, renumbered in order of
+first use so that ``[1]`` is ``Answer.sources[0]``.
 
 What can go wrong, and what happens then (``Answer.notes`` says which):
 
@@ -23,32 +23,40 @@ import re
 from collections.abc import Sequence
 
 from hippo.errors import LLMError
-from hippo.llm.client import ChatRequest, LLMClient
+from hippo.llm.client import ChatRequest, LLMClient, Reply
 from hippo.llm.local import ContextOverflowError
-from hippo.llm.prompts import answer_messages
+from hippo.llm.prompts import answer_example_text, answer_messages
 from hippo.llm.replies import strip_reasoning
 from hippo.model import Answer, Hit, Source
 from hippo.text import normalize_name
 
-__all__ = ["ANSWER_MAX_TOKENS", "NOT_FOUND", "UnusableReplyError", "llm_answer", "read_answer",
-           "renumber_citations", "strip_citations"]
+__all__ = ["ANSWER_MAX_TOKENS", "NOT_FOUND", "THOUGHT_MAX_TOKENS", "UnusableReplyError", "answers_with_thought",
+           "llm_answer", "read_answer", "renumber_citations", "strip_citations"]
 
 logger = logging.getLogger(__name__)
 
 ANSWER_MAX_TOKENS = 48
+THOUGHT_MAX_TOKENS = 160
+"""Room for a thought of a sentence per hop and the answer (the demo's thoughts took 26-132 tokens)."""
 NOT_FOUND = "Not found in the indexed documents."
 _CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _SOURCE_CHARS = 300
 _NOT_FOUND_REPLY = re.compile(r"^\W*(not found|unknown|none|n/?a|no answer|the passages do not)\b", re.IGNORECASE)
 _LEAD = re.compile(r"^\s*(answer|final answer)\s*[:\-]\s*", re.IGNORECASE)
+_ANSWER_MARK = re.compile(r"\b(?:final\s+)?answer\s*:", re.IGNORECASE)
+_THOUGHT_MARK = re.compile(r"^\s*thought\s*:", re.IGNORECASE)
 
 
 class UnusableReplyError(LLMError):
     """The model's reply holds no answer that can be read (empty, or cut off at the token limit)."""
 
 
-def llm_answer(question: str, hits: Sequence[Hit], client: LLMClient, *, passages: int = 5) -> Answer:
+def llm_answer(question: str, hits: Sequence[Hit], client: LLMClient, *, passages: int = 5,
+               thought: bool | None = None) -> Answer:
     """The model's short, cited answer from the top ``passages`` hits (``Answer.mode`` is the client's mode).
+
+    ``thought`` asks the model to reason before answering; ``None`` leaves it to the model
+    (:func:`answers_with_thought`).
 
     Raises :class:`~hippo.errors.LLMError` when the model or endpoint fails, and
     :class:`UnusableReplyError` when its reply cannot be read; the caller decides whether to
@@ -57,12 +65,31 @@ def llm_answer(question: str, hits: Sequence[Hit], client: LLMClient, *, passage
     shown = list(hits[:passages])
     if not shown:
         return Answer(question, NOT_FOUND, client.mode, (), tuple(hits), found=False, model=client.config.model)
+    thought = answers_with_thought(client) if thought is None else thought
+    reply, shown, notes = _ask(client, question, shown, thought)
+    try:
+        text, cited, found = read_answer(strip_reasoning(reply.text), [h.text for h in shown], reply.truncated)
+    except UnusableReplyError as exc:
+        if not thought:
+            raise
+        # A small model sometimes copies passages into its thought until the token limit: ask again
+        # for the answer alone rather than give up on the model.
+        reply, shown, more = _ask(client, question, shown, False)
+        notes = [*notes, f"{exc}; asked again for the answer alone", *more]
+        text, cited, found = read_answer(strip_reasoning(reply.text), [h.text for h in shown], reply.truncated)
+    sources = tuple(_source(shown[n - 1]) for n in cited)
+    return Answer(question, text, client.mode, sources, tuple(hits), found=found, notes=tuple(notes),
+                  model=client.config.model)
+
+
+def _ask(client: LLMClient, question: str, shown: list[Hit], thought: bool) -> tuple[Reply, list[Hit], list[str]]:
+    """The model's reply to the answer prompt, with the passages that fit its context and notes of those left out."""
     notes: list[str] = []
     while True:
         try:
-            reply = client.chat(ChatRequest(answer_messages(question, [h.text for h in shown]),
-                                            max_tokens=ANSWER_MAX_TOKENS))
-            break
+            messages = answer_messages(question, [h.text for h in shown], thought=thought)
+            limit = THOUGHT_MAX_TOKENS if thought else ANSWER_MAX_TOKENS
+            return client.chat(ChatRequest(messages, max_tokens=limit)), shown, notes
         except ContextOverflowError as exc:
             if len(shown) == 1:
                 raise
@@ -70,26 +97,42 @@ def llm_answer(question: str, hits: Sequence[Hit], client: LLMClient, *, passage
             notes.append(f"{len(shown) - keep} lowest-ranked passage(s) left out to fit the model's context "
                          f"({exc.prompt_tokens:,} prompt tokens for {exc.n_ctx:,})")
             shown = shown[:keep]
-    text, cited, found = read_answer(strip_reasoning(reply.text), [h.text for h in shown], reply.truncated)
-    sources = tuple(_source(shown[n - 1]) for n in cited)
-    return Answer(question, text, client.mode, sources, tuple(hits), found=found, notes=tuple(notes),
-                  model=client.config.model)
+
+
+def answers_with_thought(client: LLMClient) -> bool:
+    """Whether ``client``'s model writes a thought before its answer when ``reader_thought`` is null.
+
+    An endpoint does (HippoRAG 2's reader). The local models do not: with a thought the 1.5B model
+    answered 12 of the demo's 15 questions instead of 10, but on 2WikiMultihopQA's held-out questions
+    it lost three it had answered and gained none, twice (bench/results/qa-*-thought.json), copying
+    long passages into its thought; the 0.5B model rambles the same way.
+    """
+    return client.mode != "local"
 
 
 def read_answer(reply: str, passages: Sequence[str], truncated: bool = False) -> tuple[str, list[int], bool]:
     """(answer text with ``[n]`` citations, passage numbers cited in order, whether an answer was found).
 
-    The model's own citations are kept (renumbered) when it wrote any; otherwise the passages
-    whose text contains the answer are cited.
+    ``reply`` is "Thought: ... Answer: ..." (HippoRAG 2's reader format; the answer is the text after
+    the first "Answer:") or the answer alone. The passages the thought cites are the answer's
+    citations; a thought without citations leaves the passages whose text contains the answer.
 
+    >>> read_answer("Thought: Ada was born in Kettleby [3].\\nAnswer: Kettleby", ["Ada", "Marren", "Ada: Kettleby"])
+    ('Kettleby [1]', [3], True)
     >>> read_answer("Kettleby", ["Ada was born in Kettleby.", "Marren", "Kettleby is a village."])
     ('Kettleby [1][2]', [1, 3], True)
-    >>> read_answer("Not found.", ["Ada"])
+    >>> read_answer("Thought: nothing on Ada.\\nAnswer: not found.", ["Ada"])
+    ('Not found in the indexed documents.', [], False)
+
+    A name copied from the prompt's one-shot example that no shown passage holds is no answer:
+
+    >>> read_answer("The Corran Burn", ["Ada was born in Kettleby."])
     ('Not found in the indexed documents.', [], False)
     """
-    lines = [line.strip() for line in reply.strip().splitlines() if line.strip()]
+    thought, answer_part = _split_thought(reply)
+    lines = [line.strip() for line in answer_part.splitlines() if line.strip()]
     first = _LEAD.sub("", lines[0]).strip() if lines else ""
-    if not first or (truncated and len(first.split()) > 24):
+    if not first or _THOUGHT_MARK.match(first) or (truncated and len(first.split()) > 24):
         raise UnusableReplyError(f"the model's reply holds no readable answer: {reply[:80]!r}")
     if _NOT_FOUND_REPLY.match(first):
         return NOT_FOUND, [], False
@@ -98,9 +141,28 @@ def read_answer(reply: str, passages: Sequence[str], truncated: bool = False) ->
         return text, cited, True
     answer = first.strip(" \"'`*").rstrip(".").strip()
     key = normalize_name(answer).strip()
-    cited = [n for n, text in enumerate(passages, start=1) if key and f" {key} " in f" {normalize_name(text)} "]
+    containing = [n for n, text in enumerate(passages, start=1) if key and f" {key} " in f" {normalize_name(text)} "]
+    if not containing and _copied_from_example(key):
+        return NOT_FOUND, [], False
+    cited = renumber_citations(thought, len(passages))[1] or containing
     marks = "".join(f"[{i}]" for i in range(1, len(cited) + 1))
     return (f"{answer} {marks}" if marks else answer), cited, True
+
+
+def _split_thought(reply: str) -> tuple[str, str]:
+    """(the thought, the answer part) of a reply; no "Answer:" mark leaves the whole reply as the answer."""
+    mark = _ANSWER_MARK.search(reply)
+    if mark is None:
+        return "", reply.strip()
+    rest = reply[mark.end():]
+    again = _ANSWER_MARK.search(rest)
+    return reply[:mark.start()], (rest[:again.start()] if again else rest).strip()
+
+
+def _copied_from_example(key: str) -> bool:
+    """Whether the answer names something only the prompt's example holds (a small model, finding no
+    answer in the passages, sometimes replies with the example's entity instead of "not found")."""
+    return bool(key) and f" {key} " in f" {normalize_name(answer_example_text())} "
 
 
 def strip_citations(text: str) -> str:

@@ -13,6 +13,8 @@ from typer.testing import CliRunner
 import hippo
 from hippo.cli.app import app
 from hippo.errors import LLMError
+from hippo.llm.prompts import ANSWER_ALONE_SYSTEM, ANSWER_SYSTEM
+from hippo.llm.qa import THOUGHT_MAX_TOKENS
 from tests.conftest import DEMO
 from tests.llm.conftest import API_KEY, MODEL, llm_extra, provenance
 from tests.llm.server import ScriptedModel, error, reply
@@ -227,3 +229,47 @@ def test_a_not_found_reply_says_so_and_keeps_the_passages(server, corpus, tmp_pa
         answer = kg.ask("Who paid for the dome of the observatory?", k=3)
     assert not answer.found and answer.text == "Not found in the indexed documents." and len(answer.hits) == 3
     assert answer.sources == () and answer.chain == ()
+
+
+THOUGHT = ("Thought: The Marren Observatory was founded by Ada Lindqvist [{obs}]. "
+           "Ada Lindqvist was born in Kettleby [{ada}].\nAnswer: Kettleby")
+
+
+def test_the_reader_thinks_first_and_cites_the_passages_of_its_thought(server, corpus, tmp_path, offline_env):
+    with hippo.open(tmp_path / "store", extractor="none", extra=llm_extra(server)) as kg:
+        kg.index(corpus)
+        titles = [h.title for h in kg.retrieve(QUESTION, k=3)]
+        server.handler = lambda body: reply(THOUGHT.format(obs=titles.index("Marren Observatory") + 1,
+                                                           ada=titles.index("Ada Lindqvist") + 1))
+        answer = kg.ask(QUESTION, k=3)
+    assert answer.mode == "llm" and answer.found and answer.text == "Kettleby [1][2]"
+    assert [s.title for s in answer.sources] == ["Marren Observatory", "Ada Lindqvist"]  # in the thought's order
+    (request,) = [r for r in server.requests if r.task == "answer"]
+    assert request.body["messages"][0]["content"] == ANSWER_SYSTEM and request.body["max_tokens"] == THOUGHT_MAX_TOKENS
+
+
+def test_a_thought_cut_at_the_token_limit_is_followed_by_a_request_for_the_answer_alone(
+        server, corpus, tmp_path, offline_env):
+    rambling = "Thought: The Marren Observatory is an astronomical observatory on Marren Head, north of " * 4
+
+    def handler(body):
+        thinking = body["messages"][0]["content"] == ANSWER_SYSTEM
+        return reply(rambling, finish_reason="length") if thinking else reply("Kettleby")
+
+    server.handler = handler
+    with hippo.open(tmp_path / "store", extractor="none", extra=llm_extra(server)) as kg:
+        kg.index(corpus)
+        answer = kg.ask(QUESTION, k=3)
+    assert answer.mode == "llm" and answer.text.startswith("Kettleby [1]")
+    assert answer.notes and "asked again for the answer alone" in answer.notes[0]
+    systems = [r.body["messages"][0]["content"] for r in server.requests if r.task == "answer"]
+    assert systems == [ANSWER_SYSTEM, ANSWER_ALONE_SYSTEM]
+
+
+def test_reader_thought_off_asks_for_the_answer_alone(server, corpus, tmp_path, offline_env):
+    server.handler = lambda body: reply("Kettleby")
+    with hippo.open(tmp_path / "store", extractor="none", reader_thought=False, extra=llm_extra(server)) as kg:
+        kg.index(corpus)
+        answer = kg.ask(QUESTION, k=3)
+    assert answer.text.startswith("Kettleby [1]")
+    assert [r.body["messages"][0]["content"] for r in server.requests if r.task == "answer"] == [ANSWER_ALONE_SYSTEM]
