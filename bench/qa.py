@@ -12,7 +12,8 @@ else the local model) from the top ``-k`` passages:
 ``closed`` (no retrieval: the question alone), ``dense``, ``bm25``, ``hipporag`` (no LLM step),
 ``hipporag+filter`` (HippoRAG 2's recognition-memory fact filter run by the same model, with the bridge
 articles of the facts it keeps: what ``ask`` runs by default when a model answers), ``comorag`` (probing
-with the model's queries and sufficiency check, base hipporag), ``gold`` (the gold passages: the reader's ceiling).
+with the model's queries and sufficiency check, base hipporag), ``comorag-offline`` (the same loop with its
+offline probes and coverage check: the LLM steps off), ``gold`` (the gold passages: the reader's ceiling).
 
 Per row: EM and F1 (SQuAD normalisation, max over aliases), the share answered (not "not found"), the share
 of questions whose gold passages are all among the passages shown, and seconds per answer p50/p95
@@ -46,8 +47,9 @@ from hippo.model import Hit
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 RESULTS = ROOT / "bench" / "results"
-ROWS = ("closed", "dense", "bm25", "hipporag", "hipporag+filter", "comorag", "gold")
-ROW_SETTINGS = {"hipporag+filter": ("hipporag", {"fact_filter": True}), "comorag": ("comorag", {"comorag_llm": True})}
+ROWS = ("closed", "dense", "bm25", "hipporag", "hipporag+filter", "comorag", "comorag-offline", "gold")
+ROW_SETTINGS = {"hipporag+filter": ("hipporag", {"fact_filter": True}), "comorag": ("comorag", {"comorag_llm": True}),
+                "comorag-offline": ("comorag", {"comorag_llm": False})}
 NO_LLM_STEPS = {"fact_filter": False, "comorag_llm": False}
 
 
@@ -236,7 +238,7 @@ def main() -> int:
         questions, corpora = twowiki_questions(root, args.limit, args.offset)
     else:
         questions, corpora = locomo_questions(root, args.conversations.split(","), args.limit, args.offset)
-    index_seconds = index_stores(corpora, args.fresh, "comorag" in rows)
+    index_seconds = index_stores(corpora, args.fresh, any(r.startswith("comorag") for r in rows))
     with hippo.open(next(iter(corpora)), create=False) as kg:
         client = kg.llm()
         if client is None:

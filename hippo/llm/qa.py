@@ -31,7 +31,7 @@ from hippo.model import Answer, Hit, Source
 from hippo.text import normalize_name
 
 __all__ = ["ANSWER_MAX_TOKENS", "NOT_FOUND", "THOUGHT_MAX_TOKENS", "UnusableReplyError", "answers_with_thought",
-           "llm_answer", "read_answer", "renumber_citations", "strip_citations"]
+           "llm_answer", "read_answer", "reader_text", "renumber_citations", "strip_citations"]
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def llm_answer(question: str, hits: Sequence[Hit], client: LLMClient, *, passage
     thought = answers_with_thought(client) if thought is None else thought
     reply, shown, notes = _ask(client, question, shown, thought)
     try:
-        text, cited, found = read_answer(strip_reasoning(reply.text), [h.text for h in shown], reply.truncated)
+        text, cited, found = read_answer(strip_reasoning(reply.text), [reader_text(h) for h in shown], reply.truncated)
     except UnusableReplyError as exc:
         if not thought:
             raise
@@ -76,7 +76,7 @@ def llm_answer(question: str, hits: Sequence[Hit], client: LLMClient, *, passage
         # for the answer alone rather than give up on the model.
         reply, shown, more = _ask(client, question, shown, False)
         notes = [*notes, f"{exc}; asked again for the answer alone", *more]
-        text, cited, found = read_answer(strip_reasoning(reply.text), [h.text for h in shown], reply.truncated)
+        text, cited, found = read_answer(strip_reasoning(reply.text), [reader_text(h) for h in shown], reply.truncated)
     sources = tuple(_source(shown[n - 1]) for n in cited)
     return Answer(question, text, client.mode, sources, tuple(hits), found=found, notes=tuple(notes),
                   model=client.config.model)
@@ -87,7 +87,7 @@ def _ask(client: LLMClient, question: str, shown: list[Hit], thought: bool) -> t
     notes: list[str] = []
     while True:
         try:
-            messages = answer_messages(question, [h.text for h in shown], thought=thought)
+            messages = answer_messages(question, [reader_text(h) for h in shown], thought=thought)
             limit = THOUGHT_MAX_TOKENS if thought else ANSWER_MAX_TOKENS
             return client.chat(ChatRequest(messages, max_tokens=limit)), shown, notes
         except ContextOverflowError as exc:
@@ -199,6 +199,20 @@ def renumber_citations(text: str, shown: int) -> tuple[str, list[int]]:
 
     renumbered = re.sub(r"[ \t]*\x00", "", _CITATION.sub(replace, text))
     return renumbered.strip(), order
+
+
+def reader_text(hit: Hit) -> str:
+    """The passage as the reader is shown it: headed by its title when its text does not begin with it.
+
+    An article's passages begin with their title already; a conversation turn's does not, and its
+    title holds the session's date, without which no question about when something happened can be
+    answered (HippoRAG 2 heads every passage with its title too).
+
+    >>> reader_text(Hit("p", "d", "Mel: I ran a race last Saturday.", 1.0, "dense", title="session 4 · 2023-07-03"))
+    'session 4 · 2023-07-03\\nMel: I ran a race last Saturday.'
+    """
+    title = (hit.title or "").strip()
+    return hit.text if not title or hit.text.lstrip().startswith(title) else f"{title}\n{hit.text}"
 
 
 def _source(hit: Hit) -> Source:
