@@ -164,9 +164,11 @@ class Settings:
         Probing cycles ``comorag`` runs at most after its first retrieval (ComoRAG: 5; hippo: 3).
     comorag_probes : int
         Probing queries per cycle at most (ComoRAG: 3).
-    comorag_llm : bool
-        Let the configured LLM write ``comorag``'s probes and cues and judge whether the evidence
-        suffices; false (or no LLM configured) uses the offline rules (see hippo.retrieval.comorag).
+    comorag_llm : bool or None
+        Let the LLM write ``comorag``'s probes, cues and layer summaries and judge whether the evidence
+        suffices; false (or no LLM) uses the offline rules (see hippo.retrieval.comorag). ``None``
+        (default): on with an endpoint, off with the local model, which answered worse with them at
+        ten times the seconds (``hippo.llm.client.step_on``).
     cluster_dim : int
         PCA dimensions before each Gaussian mixture of the semantic layer (ComoRAG: 10, by UMAP).
     cluster_threshold : float
@@ -227,7 +229,7 @@ class Settings:
     comorag_base: str = "hipporag"
     comorag_cycles: int = 3
     comorag_probes: int = 3
-    comorag_llm: bool = True
+    comorag_llm: bool | None = None
     cluster_dim: int = 10
     cluster_threshold: float = 0.1
     cluster_max_components: int = 50
@@ -261,6 +263,9 @@ class Settings:
             raise ConfigError(f"title_edge_weight={self.title_edge_weight} must be positive (default 2).")
         if self.fact_filter not in (None, True, False):
             raise ConfigError(f"fact_filter={self.fact_filter!r}; choose true, false or null (on when an LLM runs).")
+        if self.comorag_llm not in (None, True, False):
+            raise ConfigError(f"comorag_llm={self.comorag_llm!r}; choose true, false or null "
+                              "(on with an endpoint, off with the local model).")
         if self.reader_thought not in (None, True, False):
             raise ConfigError(f"reader_thought={self.reader_thought!r}; choose true, false or null "
                               "(on except for the 0.5B local model).")

@@ -302,11 +302,14 @@ class KnowledgeGraph:
 
         Episodic windows are updated per document; the semantic layer is rebuilt when the passages or
         the ``cluster_*`` settings changed since the last build, or when ``rebuild`` is true. Summaries
-        are written by the LLM when one is configured (and ``comorag_llm`` is on), else extractively.
+        are written by the LLM when ``comorag_llm`` lets it (by default an endpoint's, not the local
+        model's), else extractively.
         """
         from hippo.graph.layers import build_layers
+        from hippo.llm.client import step_on
 
-        client = self.llm() if self.settings.comorag_llm else None
+        client = self.llm() if self.settings.comorag_llm is not False else None
+        client = client if client is not None and step_on(self.settings.comorag_llm, client) else None
         return build_layers(self.store, self.embedder, self.settings, llm=client, rebuild=rebuild)
 
     def _query(self, query: str) -> str:

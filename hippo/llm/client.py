@@ -34,7 +34,7 @@ from hippo.llm.cache import CACHE_FILE, ResponseCache, request_key
 from hippo.llm.config import LLMConfig, llm_config
 from hippo.llm.http import EndpointError, HttpBackend, quote
 
-__all__ = ["ChatRequest", "LLMClient", "Reply", "Usage", "open_client"]
+__all__ = ["ChatRequest", "LLMClient", "Reply", "Usage", "open_client", "step_on"]
 
 logger = logging.getLogger(__name__)
 
@@ -278,3 +278,14 @@ def open_client(settings: Settings, store_dir: str | Path | None = None, *,
         cache = ResponseCache(Path(store_dir) / CACHE_FILE)
     logger.info("LLM: model %s at %s (cache %s)", config.model, config.host, cache.path if cache else "off")
     return LLMClient(config, cache, transport=transport, backend=backend)
+
+
+def step_on(setting: bool | None, client: LLMClient) -> bool:
+    """Whether an optional LLM step whose setting is ``setting`` runs on ``client``.
+
+    ``None`` means the measured default: on with an endpoint, off with the local model. The small
+    local models did worse with these steps than without them on held-out questions (a reasoning
+    reader, ComoRAG's probes and sufficiency check; README, "Answers measured"), and each costs
+    requests of 20-60 s; an endpoint's larger model is what the papers' steps were written for.
+    """
+    return setting if setting is not None else client.mode != "local"

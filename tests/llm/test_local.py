@@ -13,7 +13,9 @@ from typer.testing import CliRunner
 import hippo
 from hippo.cli.app import app
 from hippo.llm import local
+from hippo.llm.client import step_on
 from hippo.llm.model_files import KNOWN_MODELS, ModelFile, ModelFileError, assemble, verify
+from hippo.llm.qa import answers_with_thought
 from tests.conftest import DEMO
 
 FILES = ["people/ada_lindqvist.md", "institutions/marren_observatory.md", "places/lake_imber.md",
@@ -126,3 +128,15 @@ def test_model_status_says_which_model_answers(local_llm, monkeypatch):
     monkeypatch.setenv("HIPPO_LOCAL_LLM", "off")
     status = json.loads(CliRunner().invoke(app, ["model", "status", "--json"]).output)
     assert status["mode"] == "extractive" and "turned off" in status["hint"]
+
+
+def test_the_local_model_leaves_comorag_to_its_offline_rules_and_answers_without_a_thought(small_store, local_llm):
+    """The measured defaults (comorag_llm and reader_thought null): the steps the small model did worse with."""
+    with hippo.open(small_store) as kg:
+        result = kg.probe(QUESTION, k=3)
+        client = kg.llm()
+        assert client is not None and client.mode == "local"
+        assert result.mode == "offline" and client.usage.requests == 0
+    with hippo.open(small_store, comorag_llm=True) as kg:
+        assert kg.llm() is not None and step_on(kg.settings.comorag_llm, kg.llm())
+    assert not answers_with_thought(client)

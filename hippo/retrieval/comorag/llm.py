@@ -19,9 +19,13 @@ FINDINGS_SHOWN = {"detail passages": 5, "topic summaries": 2, "timeline summarie
 
 
 def llm_client(context: RetrievalContext) -> object | None:
-    if not context.settings.comorag_llm or context.llm is None:
+    """The client of the loop's LLM steps, or None for the offline rules (``comorag_llm``)."""
+    if context.settings.comorag_llm is False or context.llm is None:
         return None
-    return context.llm()
+    from hippo.llm.client import step_on
+
+    client = context.llm()
+    return client if client is not None and step_on(context.settings.comorag_llm, client) else None
 
 
 def llm_judge(client: object, loops: Sequence[Loop]) -> list[Loop]:
