@@ -39,9 +39,9 @@ from pathlib import Path
 import hippo
 from hippo.eval import machine_info, percentile_ms, write_results
 from hippo.eval.answers import answer_em, answer_f1
-from hippo.llm.client import ChatRequest, LLMClient
+from hippo.llm.client import ChatRequest, LLMClient, step_on
 from hippo.llm.prompts import closed_book_messages
-from hippo.llm.qa import NOT_FOUND, UnusableReplyError, answers_with_thought, llm_answer, strip_citations
+from hippo.llm.qa import NOT_FOUND, UnusableReplyError, llm_answer, strip_citations
 from hippo.model import Hit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -247,7 +247,7 @@ def main() -> int:
             return 2
         thought = {"auto": None, "on": True, "off": False}[args.thought]
         reader = {"mode": client.mode, "model": client.config.model}
-        thinks = answers_with_thought(client) if thought is None else thought
+        thinks = step_on(thought, client)
         settings = kg.settings.to_dict()
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     name = args.name or f"qa-{args.set}"

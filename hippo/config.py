@@ -268,7 +268,7 @@ class Settings:
                               "(on with an endpoint, off with the local model).")
         if self.reader_thought not in (None, True, False):
             raise ConfigError(f"reader_thought={self.reader_thought!r}; choose true, false or null "
-                              "(on except for the 0.5B local model).")
+                              "(on with an endpoint, off with the local model).")
         if self.bridge_articles < 0:
             raise ConfigError(f"bridge_articles={self.bridge_articles} must be 0 or more (default 1).")
         if self.fact_lexical < 0:

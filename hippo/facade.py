@@ -306,10 +306,9 @@ class KnowledgeGraph:
         model's), else extractively.
         """
         from hippo.graph.layers import build_layers
-        from hippo.llm.client import step_on
+        from hippo.llm.client import step_client
 
-        client = self.llm() if self.settings.comorag_llm is not False else None
-        client = client if client is not None and step_on(self.settings.comorag_llm, client) else None
+        client = step_client(self.settings.comorag_llm, self.llm)
         return build_layers(self.store, self.embedder, self.settings, llm=client, rebuild=rebuild)
 
     def _query(self, query: str) -> str:

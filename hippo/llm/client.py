@@ -34,7 +34,7 @@ from hippo.llm.cache import CACHE_FILE, ResponseCache, request_key
 from hippo.llm.config import LLMConfig, llm_config
 from hippo.llm.http import EndpointError, HttpBackend, quote
 
-__all__ = ["ChatRequest", "LLMClient", "Reply", "Usage", "open_client", "step_on"]
+__all__ = ["ChatRequest", "LLMClient", "Reply", "Usage", "open_client", "step_client", "step_on"]
 
 logger = logging.getLogger(__name__)
 
@@ -289,3 +289,14 @@ def step_on(setting: bool | None, client: LLMClient) -> bool:
     requests of 20-60 s; an endpoint's larger model is what the papers' steps were written for.
     """
     return setting if setting is not None else client.mode != "local"
+
+
+def step_client(setting: bool | None, llm: Callable[[], LLMClient | None]) -> LLMClient | None:
+    """The client an optional LLM step runs on (``llm()`` when :func:`step_on` says so), else None.
+
+    ``llm`` is not called when the step is off, so turning a step off opens no client.
+    """
+    if setting is False:
+        return None
+    client = llm()
+    return client if client is not None and step_on(setting, client) else None

@@ -45,6 +45,7 @@ _NOT_FOUND_REPLY = re.compile(r"^\W*(not found|unknown|none|n/?a|no answer|the p
 _LEAD = re.compile(r"^\s*(answer|final answer)\s*[:\-]\s*", re.IGNORECASE)
 _ANSWER_MARK = re.compile(r"\b(?:final\s+)?answer\s*:", re.IGNORECASE)
 _THOUGHT_MARK = re.compile(r"^\s*thought\s*:", re.IGNORECASE)
+_EXAMPLE_NAMES = f" {normalize_name(answer_example_text())} "
 
 
 class UnusableReplyError(LLMError):
@@ -65,7 +66,7 @@ def llm_answer(question: str, hits: Sequence[Hit], client: LLMClient, *, passage
     shown = list(hits[:passages])
     if not shown:
         return Answer(question, NOT_FOUND, client.mode, (), tuple(hits), found=False, model=client.config.model)
-    thought = answers_with_thought(client) if thought is None else thought
+    thought = step_on(thought, client)
     reply, shown, notes = _ask(client, question, shown, thought)
     try:
         text, cited, found = read_answer(strip_reasoning(reply.text), [reader_text(h) for h in shown], reply.truncated)
@@ -162,7 +163,7 @@ def _split_thought(reply: str) -> tuple[str, str]:
 def _copied_from_example(key: str) -> bool:
     """Whether the answer names something only the prompt's example holds (a small model, finding no
     answer in the passages, sometimes replies with the example's entity instead of "not found")."""
-    return bool(key) and f" {key} " in f" {normalize_name(answer_example_text())} "
+    return bool(key) and f" {key} " in _EXAMPLE_NAMES
 
 
 def strip_citations(text: str) -> str:

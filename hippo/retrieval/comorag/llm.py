@@ -20,12 +20,11 @@ FINDINGS_SHOWN = {"detail passages": 5, "topic summaries": 2, "timeline summarie
 
 def llm_client(context: RetrievalContext) -> object | None:
     """The client of the loop's LLM steps, or None for the offline rules (``comorag_llm``)."""
-    if context.settings.comorag_llm is False or context.llm is None:
+    if context.llm is None:
         return None
-    from hippo.llm.client import step_on
+    from hippo.llm.client import step_client
 
-    client = context.llm()
-    return client if client is not None and step_on(context.settings.comorag_llm, client) else None
+    return step_client(context.settings.comorag_llm, context.llm)
 
 
 def llm_judge(client: object, loops: Sequence[Loop]) -> list[Loop]:
