@@ -143,7 +143,8 @@ def answer_row(kg: hippo.KnowledgeGraph, row: str, q: Question, k: int, by_title
         return closed_book(q.question, client), []
     hits = gold_hits(kg, q.gold, by_title) if row == "gold" else kg.retrieve(q.question, k=k, method=_method(row))
     try:
-        answer = llm_answer(q.question, hits, client, passages=len(hits), thought=kg.settings.reader_thought)
+        answer = llm_answer(q.question, hits, client, passages=len(hits), thought=kg.settings.reader_thought,
+                            compare=kg.settings.reader_compare)
     except UnusableReplyError:  # `ask` would quote sentences instead: no short answer, scored as none
         return "", hits
     return ("" if answer.text == NOT_FOUND else strip_citations(answer.text)), hits

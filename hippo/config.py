@@ -136,6 +136,11 @@ class Settings:
         The LLM reader writes a short thought (a sentence per hop, citing its passage) before its
         answer, as HippoRAG 2's reader does. ``None`` (default): on with an endpoint, off with the local
         models, which answered held-out questions better without (see ``hippo.llm.qa.answers_with_thought``).
+    reader_compare : bool
+        A question that chooses between two named things by a date ("Which film came out first, A or
+        B?") is answered by asking the reader each one's date and comparing the dates in code (a hippo
+        addition, see ``hippo.llm.compare``): the small local readers answer such questions at about
+        chance. Costs four requests instead of one on those questions; ``False`` reads them as any other.
     memory_units : str
         When MemGAS memory units (document/session, passage/turn, summary, keywords) are built and
         associated with the units of earlier documents: ``"conversations"`` (at ingest for conversation
@@ -220,6 +225,7 @@ class Settings:
     filter_candidates: int = 15
     bridge_articles: int = 1
     reader_thought: bool | None = None
+    reader_compare: bool = True
     memory_units: str = "conversations"
     memory_summaries: str = "extractive"
     association_top_n: int = 30

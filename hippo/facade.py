@@ -221,7 +221,8 @@ class KnowledgeGraph:
         from hippo.llm.qa import UnusableReplyError, llm_answer
 
         try:
-            answer = llm_answer(question, hits, client, passages=len(hits), thought=self.settings.reader_thought)
+            answer = llm_answer(question, hits, client, passages=len(hits), thought=self.settings.reader_thought,
+                                compare=self.settings.reader_compare)
         except UnusableReplyError as exc:
             logger.warning("%s; answering with quoted sentences", exc)
             quoted = extractive_answer(question, hits, self.embedder(), sentences=self.settings.answer_sentences)

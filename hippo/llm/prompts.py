@@ -20,6 +20,8 @@ __all__ = [
     "CHOICE_SYSTEM",
     "choice_messages",
     "CLOSED_BOOK_SYSTEM",
+    "DATE_QUESTION_SYSTEM",
+    "date_question_messages",
     "closed_book_messages",
     "CUE_SYSTEM",
     "PROBE_SCHEMA",
@@ -195,6 +197,31 @@ def answer_messages(question: str, passages: Sequence[str], *, thought: bool = T
         {"role": "assistant", "content": _ANSWER_EXAMPLE_REPLY if thought else _ANSWER_ALONE_REPLY},
         {"role": "user", "content": f"{numbered}\n\nQuestion: {question}"},
     )
+
+
+DATE_QUESTION_SYSTEM = (
+    "You rewrite a question that compares two things by a date into the question that asks that date for one "
+    "of them. Keep every step of the question (the director of a film, the founder of a company); who is "
+    "older or younger is decided by when they were born. Reply with the question alone."
+)
+_DATE_EXAMPLES = (
+    ("Which mill's builder died first, Halvard Mill or Dunmoor Kirk?", "Dunmoor Kirk",
+     "When did the builder of Dunmoor Kirk die?"),
+    ("Who is younger, Isobel Kerr or Tom Kerr?", "Isobel Kerr", "When was Isobel Kerr born?"),
+    ("Which opened later, Dunmoor Station or Corran Bridge?", "Corran Bridge", "When did Corran Bridge open?"),
+)
+
+
+def date_question_messages(question: str, candidate: str) -> Messages:
+    """Messages asking for ``question``, a comparison by date, rewritten as the date of ``candidate`` alone."""
+    shots = [m for q, c, r in _DATE_EXAMPLES for m in ({"role": "user", "content": _date_user(q, c)},
+                                                       {"role": "assistant", "content": r})]
+    return ({"role": "system", "content": DATE_QUESTION_SYSTEM}, *shots,
+            {"role": "user", "content": _date_user(question, candidate)})
+
+
+def _date_user(question: str, candidate: str) -> str:
+    return f"Question: {question}\nAsk about: {candidate}"
 
 
 CLOSED_BOOK_SYSTEM = (

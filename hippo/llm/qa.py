@@ -24,8 +24,9 @@ from collections.abc import Sequence
 
 from hippo.errors import LLMError
 from hippo.llm.client import ChatRequest, LLMClient, Reply, step_on
+from hippo.llm.compare import Date, DateChoice, date_choice, parse_date, pick
 from hippo.llm.local import ContextOverflowError
-from hippo.llm.prompts import answer_example_text, answer_messages
+from hippo.llm.prompts import answer_example_text, answer_messages, date_question_messages
 from hippo.llm.replies import strip_reasoning
 from hippo.model import Answer, Hit, Source
 from hippo.text import normalize_name
@@ -53,11 +54,14 @@ class UnusableReplyError(LLMError):
 
 
 def llm_answer(question: str, hits: Sequence[Hit], client: LLMClient, *, passages: int = 5,
-               thought: bool | None = None) -> Answer:
+               thought: bool | None = None, compare: bool = True) -> Answer:
     """The model's short, cited answer from the top ``passages`` hits (``Answer.mode`` is the client's mode).
 
     ``thought`` asks the model to reason before answering; ``None`` leaves it to the model
-    (:func:`answers_with_thought`).
+    (:func:`answers_with_thought`). ``compare`` answers a question that chooses between two
+    candidates by a date ("Which came out first, A or B?") by asking each candidate's date and
+    comparing them (:mod:`hippo.llm.compare`); when either date cannot be read, the question is
+    answered as any other.
 
     Raises :class:`~hippo.errors.LLMError` when the model or endpoint fails, and
     :class:`UnusableReplyError` when its reply cannot be read; the caller decides whether to
@@ -66,6 +70,11 @@ def llm_answer(question: str, hits: Sequence[Hit], client: LLMClient, *, passage
     shown = list(hits[:passages])
     if not shown:
         return Answer(question, NOT_FOUND, client.mode, (), tuple(hits), found=False, model=client.config.model)
+    choice = date_choice(question) if compare else None
+    if choice is not None and (chosen := _choose_by_date(question, choice, shown, client)) is not None:
+        text, cited, notes = chosen
+        return Answer(question, text, client.mode, tuple(_source(h) for h in cited), tuple(hits), found=True,
+                      notes=tuple(notes), model=client.config.model)
     thought = step_on(thought, client)
     reply, shown, notes = _ask(client, question, shown, thought)
     try:
@@ -98,6 +107,52 @@ def _ask(client: LLMClient, question: str, shown: list[Hit], thought: bool) -> t
             notes.append(f"{len(shown) - keep} lowest-ranked passage(s) left out to fit the model's context "
                          f"({exc.prompt_tokens:,} prompt tokens for {exc.n_ctx:,})")
             shown = shown[:keep]
+
+
+def _choose_by_date(question: str, choice: DateChoice, shown: list[Hit],
+                    client: LLMClient) -> tuple[str, list[Hit], list[str]] | None:
+    """(the chosen candidate with citations, the passages cited, notes of the dates compared), or ``None``
+    when the date question cannot be written, a candidate's date cannot be read as one date, or the dates tie.
+
+    The model rewrites the question for the first candidate only; the second candidate's question is
+    the same with its name put in, so that both ask for the same date (asked separately, a small
+    model asked when one film's director was born and when the other film was made).
+    """
+    first, second = choice.candidates
+    rewritten = client.chat(ChatRequest(date_question_messages(question, first), max_tokens=48)).text
+    asked = _LEAD.sub("", (strip_reasoning(rewritten).strip().splitlines() or [""])[0]).strip()
+    name = re.compile(re.escape(first), re.IGNORECASE)
+    if not asked.endswith("?") or not name.search(asked):
+        return None
+    dated = [_date_of(q, other, shown, client) for q, other in ((asked, second),
+                                                                 (name.sub(lambda _: second, asked), first))]
+    if None in dated or (index := pick(choice, (dated[0][0], dated[1][0]))) is None:
+        return None
+    cited: list[Hit] = []
+    for _, used, _ in dated:
+        cited += [h for h in used if h.passage_id not in {c.passage_id for c in cited}]
+    marks = "".join(f"[{i}]" for i in range(1, len(cited) + 1))
+    return f"{choice.candidates[index]} {marks}".strip(), cited, [note for *_, notes in dated for note in notes]
+
+
+def _date_of(asked: str, other: str, shown: list[Hit],
+             client: LLMClient) -> tuple[Date, list[Hit], list[str]] | None:
+    """(the date the reader answers ``asked`` with, the passages holding it, notes), or ``None``.
+
+    Passages that name the ``other`` candidate are left out when some remain: they lead a small
+    reader to the other candidate's date.
+    """
+    own = [h for h in shown if other.lower() not in reader_text(h).lower()] or shown
+    reply, used, notes = _ask(client, asked, own, False)
+    try:
+        text, numbers, found = read_answer(strip_reasoning(reply.text), [reader_text(h) for h in used],
+                                           reply.truncated)
+    except UnusableReplyError:
+        return None
+    date = parse_date(strip_citations(text)) if found else None
+    if date is None:
+        return None
+    return date, [used[n - 1] for n in numbers], [*notes, f"compared by date: {asked} {strip_citations(text)}"]
 
 
 def answers_with_thought(client: LLMClient) -> bool:

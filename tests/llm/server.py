@@ -18,7 +18,14 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from hippo.llm.prompts import ANSWER_ALONE_SYSTEM, ANSWER_SYSTEM, FILTER_SYSTEM, NER_SYSTEM, TRIPLES_SYSTEM
+from hippo.llm.prompts import (
+    ANSWER_ALONE_SYSTEM,
+    ANSWER_SYSTEM,
+    DATE_QUESTION_SYSTEM,
+    FILTER_SYSTEM,
+    NER_SYSTEM,
+    TRIPLES_SYSTEM,
+)
 
 __all__ = ["ChatServer", "Recorded", "Scripted", "ScriptedModel", "error", "reply", "task_of"]
 
@@ -62,11 +69,11 @@ class Recorded:
 
 
 def task_of(body: dict[str, Any]) -> str:
-    """Which hippo prompt a request carries: ``ner``, ``triples``, ``filter``, ``answer`` or ``other``."""
+    """Which hippo prompt a request carries: ``ner``, ``triples``, ``filter``, ``answer``, ``date_question``
+    or ``other``."""
     system = body.get("messages", [{}])[0].get("content", "")
     return {NER_SYSTEM: "ner", TRIPLES_SYSTEM: "triples", FILTER_SYSTEM: "filter", ANSWER_SYSTEM: "answer",
-            ANSWER_ALONE_SYSTEM: "answer"}.get(
-        system, "other")
+            ANSWER_ALONE_SYSTEM: "answer", DATE_QUESTION_SYSTEM: "date_question"}.get(system, "other")
 
 
 class ScriptedModel:

@@ -17,7 +17,7 @@ from hippo.llm.prompts import ANSWER_ALONE_SYSTEM, ANSWER_SYSTEM
 from hippo.llm.qa import THOUGHT_MAX_TOKENS
 from tests.conftest import DEMO
 from tests.llm.conftest import API_KEY, MODEL, llm_extra, provenance
-from tests.llm.server import ScriptedModel, error, reply
+from tests.llm.server import ScriptedModel, error, reply, task_of
 
 FILES = ["people/ada_lindqvist.md", "institutions/marren_observatory.md", "places/lake_imber.md",
          "people/tomas_vey.md"]
@@ -273,3 +273,49 @@ def test_reader_thought_off_asks_for_the_answer_alone(server, corpus, tmp_path, 
         answer = kg.ask(QUESTION, k=3)
     assert answer.text.startswith("Kettleby [1]")
     assert [r.body["messages"][0]["content"] for r in server.requests if r.task == "answer"] == [ANSWER_ALONE_SYSTEM]
+
+
+COMPARISON = "Who was born first, Tomas Vey or Ada Lindqvist?"
+BORN = {"Tomas Vey": "1852", "Ada Lindqvist": "1838"}
+
+
+def comparing_model(body, dates=BORN):
+    """Rewrites a comparison for one person and answers each date question from ``dates``."""
+    last = body["messages"][-1]["content"]
+    if task_of(body) == "date_question":
+        return reply(f"When was {last.rsplit('Ask about: ', 1)[1]} born?")
+    asked = last.rsplit("Question: ", 1)[1]
+    person = next((p for p in dates if f"When was {p} born?" == asked), None)
+    return reply(dates[person] if person else "Tomas Vey")
+
+
+def test_a_comparison_by_date_is_decided_from_each_candidates_date(server, corpus, tmp_path, offline_env):
+    server.handler = comparing_model
+    with hippo.open(tmp_path / "store", extractor="none", extra=llm_extra(server)) as kg:
+        kg.index(corpus)
+        answer = kg.ask(COMPARISON, k=3)
+    assert answer.mode == "llm" and answer.found and answer.text.startswith("Ada Lindqvist [1]")
+    assert {s.title for s in answer.sources} == {"Tomas Vey", "Ada Lindqvist"}  # the passages holding each date
+    assert [n for n in answer.notes if "compared by date" in n] == [
+        "compared by date: When was Tomas Vey born? 1852", "compared by date: When was Ada Lindqvist born? 1838"]
+    asked = [r.body["messages"][-1]["content"].rsplit("Question: ", 1)[1] for r in server.requests
+             if r.task == "answer"]
+    assert asked == ["When was Tomas Vey born?", "When was Ada Lindqvist born?"]  # never the comparison itself
+    assert server.tasks().count("date_question") == 1  # the second question is the first with the name put in
+
+
+def test_a_comparison_whose_date_is_not_found_is_read_as_any_question(server, corpus, tmp_path, offline_env):
+    server.handler = lambda body: comparing_model(body, dates={"Tomas Vey": "1852", "Ada Lindqvist": "not found"})
+    with hippo.open(tmp_path / "store", extractor="none", extra=llm_extra(server)) as kg:
+        kg.index(corpus)
+        answer = kg.ask(COMPARISON, k=3)
+    assert answer.text.startswith("Tomas Vey [1]") and not any("compared" in n for n in answer.notes)
+    assert server.tasks()[-1] == "answer" and server.requests[-1].body["messages"][-1]["content"].endswith(COMPARISON)
+
+
+def test_reader_compare_off_reads_a_comparison_as_any_question(server, corpus, tmp_path, offline_env):
+    server.handler = comparing_model
+    with hippo.open(tmp_path / "store", extractor="none", reader_compare=False, extra=llm_extra(server)) as kg:
+        kg.index(corpus)
+        answer = kg.ask(COMPARISON, k=3)
+    assert answer.text.startswith("Tomas Vey [1]") and "date_question" not in server.tasks()
