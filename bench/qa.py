@@ -21,7 +21,8 @@ of questions whose gold passages are all among the passages shown, and seconds p
 Writes bench/results/qa-<set>.json (the one results shape) and .md.
 
 Usage: python bench/qa.py --set demo|2wiki|locomo [--rows closed,dense,...] [-k 5] [--limit N] [--offset N]
-                          [--thought auto|on|off] [--store-root DIR] [--fresh] [--name NAME] [--append]
+                          [--thought auto|on|off] [--compare on|off] [--store-root DIR] [--fresh] [--name NAME]
+                          [--append]
 """
 
 from __future__ import annotations
@@ -154,10 +155,11 @@ def _method(row: str) -> str:
     return ROW_SETTINGS.get(row, (row, {}))[0]
 
 
-def run_row(row: str, questions: list[Question], k: int, by_title: bool, thought: bool | None,
+def run_row(row: str, questions: list[Question], k: int, by_title: bool, reader: dict[str, bool | None],
             log: Callable[[str], None]) -> RowScore:
+    """The row's scores; ``reader`` holds the reader's settings (``reader_thought``, ``reader_compare``)."""
     score = RowScore()
-    settings = {**NO_LLM_STEPS, **ROW_SETTINGS.get(row, (row, {}))[1], "reader_thought": thought}
+    settings = {**NO_LLM_STEPS, **ROW_SETTINGS.get(row, (row, {}))[1], **reader}
     open_stores: dict[Path, hippo.KnowledgeGraph] = {}
     try:
         for n, q in enumerate(questions, start=1):
@@ -224,6 +226,9 @@ def main() -> int:
     parser.add_argument("--thought", choices=("auto", "on", "off"), default="auto",
                         help="the reader writes a thought before answering (auto: as `ask` does for the model); "
                              "rows read with a thought are named <row>+thought")
+    parser.add_argument("--compare", choices=("on", "off"), default="on",
+                        help="questions choosing between two things by a date are decided by comparing each one's "
+                             "date (reader_compare, as `ask` does); rows read with it off are named <row>-nocompare")
     parser.add_argument("--append", action="store_true",
                         help="keep the rows already in the results file (same reader and store) and add or replace "
                              "these; each row records when it ran")
@@ -253,9 +258,11 @@ def main() -> int:
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     name = args.name or f"qa-{args.set}"
     methods = earlier_rows(RESULTS / f"{name}.json", reader) if args.append else {}
+    reading = {"reader_thought": thought, "reader_compare": args.compare == "on"}
     for row in rows:
-        label = f"{row}+thought" if thinks and row != "closed" else row
-        methods[label] = {**run_row(row, questions, args.k, args.set != "locomo", thought, log).summary(),
+        label = (f"{row}+thought" if thinks and row != "closed" else row) + ("-nocompare" if args.compare == "off"
+                                                                           and row != "closed" else "")
+        methods[label] = {**run_row(row, questions, args.k, args.set != "locomo", reading, log).summary(),
                         "ran_at": time.strftime("%Y-%m-%dT%H:%M")}
     facts = {"questions": len(questions), "offset": args.offset, "k": args.k, "reader": reader,
              "index_seconds": index_seconds, "embed_model": settings["embed_model"],

@@ -124,8 +124,8 @@ def _choose_by_date(question: str, choice: DateChoice, shown: list[Hit],
     name = re.compile(re.escape(first), re.IGNORECASE)
     if not asked.endswith("?") or not name.search(asked):
         return None
-    dated = [_date_of(q, other, shown, client) for q, other in ((asked, second),
-                                                                 (name.sub(lambda _: second, asked), first))]
+    dated = [_date_of(asked, first, second, shown, client),
+             _date_of(name.sub(lambda _: second, asked), second, first, shown, client)]
     if None in dated or (index := pick(choice, (dated[0][0], dated[1][0]))) is None:
         return None
     cited: list[Hit] = []
@@ -135,15 +135,23 @@ def _choose_by_date(question: str, choice: DateChoice, shown: list[Hit],
     return f"{choice.candidates[index]} {marks}".strip(), cited, [note for *_, notes in dated for note in notes]
 
 
-def _date_of(asked: str, other: str, shown: list[Hit],
+def _date_of(asked: str, candidate: str, other: str, shown: list[Hit],
              client: LLMClient) -> tuple[Date, list[Hit], list[str]] | None:
     """(the date the reader answers ``asked`` with, the passages holding it, notes), or ``None``.
 
-    Passages that name the ``other`` candidate are left out when some remain: they lead a small
-    reader to the other candidate's date.
+    The reader is shown the candidate's own passages (those naming it, not the other candidate) and
+    then the passages whose titles they name (the film's director's article), when there are own
+    passages; else every passage that does not name the other candidate. A small reader otherwise
+    answers with the first date it meets, often the other candidate's.
     """
-    own = [h for h in shown if other.lower() not in reader_text(h).lower()] or shown
-    reply, used, notes = _ask(client, asked, own, False)
+    def names(hit: Hit, name: str) -> bool:
+        return name.lower() in reader_text(hit).lower()
+
+    own = [h for h in shown if names(h, candidate) and not names(h, other)]
+    linked = [h for h in shown if h not in own and h.title and not names(h, other)
+              and any(names(o, h.title) for o in own)]
+    chosen = own + linked if own else [h for h in shown if not names(h, other)] or shown
+    reply, used, notes = _ask(client, asked, chosen, False)
     try:
         text, numbers, found = read_answer(strip_reasoning(reply.text), [reader_text(h) for h in used],
                                            reply.truncated)
