@@ -139,16 +139,21 @@ def _date_of(asked: str, candidate: str, other: str, shown: list[Hit],
              client: LLMClient) -> tuple[Date, list[Hit], list[str]] | None:
     """(the date the reader answers ``asked`` with, the passages holding it, notes), or ``None``.
 
-    The reader is shown the candidate's own passages (those naming it, not the other candidate) and
-    then the passages whose titles they name (the film's director's article), when there are own
-    passages; else every passage that does not name the other candidate. A small reader otherwise
-    answers with the first date it meets, often the other candidate's.
+    The reader is shown the candidate's own passages (its article: the passages titled with its name;
+    else those naming it and not the other candidate) and then the passages whose titles they name
+    (the film's director's article) unless they belong to the other candidate; with no own passages,
+    every passage that does not name the other. A small reader otherwise answers with the first date
+    it meets, often the other candidate's.
     """
     def names(hit: Hit, name: str) -> bool:
         return name.lower() in reader_text(hit).lower()
 
-    own = [h for h in shown if names(h, candidate) and not names(h, other)]
-    linked = [h for h in shown if h not in own and h.title and not names(h, other)
+    def titled(hit: Hit, name: str) -> bool:
+        return (hit.title or "").strip().lower() == name.lower()
+
+    own = ([h for h in shown if titled(h, candidate)]
+           or [h for h in shown if names(h, candidate) and not names(h, other)])
+    linked = [h for h in shown if h not in own and h.title and not titled(h, other) and not names(h, other)
               and any(names(o, h.title) for o in own)]
     chosen = own + linked if own else [h for h in shown if not names(h, other)] or shown
     reply, used, notes = _ask(client, asked, chosen, False)

@@ -140,3 +140,14 @@ def test_the_local_model_leaves_comorag_to_its_offline_rules_and_answers_without
     with hippo.open(small_store, comorag_llm=True) as kg:
         assert kg.llm() is not None and step_on(kg.settings.comorag_llm, kg.llm())
     assert not answers_with_thought(client)
+
+
+def test_the_local_model_decides_a_comparison_by_the_dates_it_reads(small_store, local_llm):
+    """Ada Lindqvist (born 1838) and Tomas Vey (1852): each date read from its own article, compared in code."""
+    question = "Who was born first, Tomas Vey or Ada Lindqvist?"
+    with hippo.open(small_store) as kg:
+        answer = kg.ask(question, k=4, method="hipporag")
+    dates = [n for n in answer.notes if n.startswith("compared by date:")]
+    assert len(dates) == 2 and "1852" in dates[0] and "1838" in dates[1], answer.notes
+    assert answer.found and answer.text.startswith("Ada Lindqvist [1]")
+    assert {s.title for s in answer.sources} <= {"Tomas Vey", "Ada Lindqvist"}
