@@ -15,6 +15,10 @@ articles of the facts it keeps: what ``ask`` runs by default when a model answer
 with the model's queries and sufficiency check, base hipporag), ``comorag-offline`` (the same loop with its
 offline probes and coverage check: the LLM steps off), ``gold`` (the gold passages: the reader's ceiling).
 
+The reader decides questions that choose between two things by a date by asking each one's date
+(``reader_compare``, as ``ask`` does); ``--compare off`` reads them as any other question (rows named
+``<row>-nocompare``; results written before reader_compare existed were read that way).
+
 Per row: EM and F1 (SQuAD normalisation, max over aliases), the share answered (not "not found"), the share
 of questions whose gold passages are all among the passages shown, and seconds per answer p50/p95
 (retrieval plus reading; responses cached in the store folder are re-read, not timed, and counted).
