@@ -263,9 +263,9 @@ def main() -> int:
     name = args.name or f"qa-{args.set}"
     methods = earlier_rows(RESULTS / f"{name}.json", reader) if args.append else {}
     reading = {"reader_thought": thought, "reader_compare": args.compare == "on"}
+    suffix = ("+thought" if thinks else "") + ("-nocompare" if args.compare == "off" else "")
     for row in rows:
-        label = (f"{row}+thought" if thinks and row != "closed" else row) + ("-nocompare" if args.compare == "off"
-                                                                           and row != "closed" else "")
+        label = row if row == "closed" else row + suffix
         methods[label] = {**run_row(row, questions, args.k, args.set != "locomo", reading, log).summary(),
                         "ran_at": time.strftime("%Y-%m-%dT%H:%M")}
     facts = {"questions": len(questions), "offset": args.offset, "k": args.k, "reader": reader,

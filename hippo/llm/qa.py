@@ -71,14 +71,22 @@ def llm_answer(question: str, hits: Sequence[Hit], client: LLMClient, *, passage
     if not shown:
         return Answer(question, NOT_FOUND, client.mode, (), tuple(hits), found=False, model=client.config.model)
     choice = date_choice(question) if compare else None
-    if choice is not None and (chosen := _choose_by_date(question, choice, shown, client)) is not None:
+    chosen = _choose_by_date(question, choice, shown, client) if choice is not None else None
+    if chosen is not None:
         text, cited, notes = chosen
-        return Answer(question, text, client.mode, tuple(_source(h) for h in cited), tuple(hits), found=True,
-                      notes=tuple(notes), model=client.config.model)
-    thought = step_on(thought, client)
+        found = True
+    else:
+        text, cited, found, notes = _read_question(question, shown, client, step_on(thought, client))
+    return Answer(question, text, client.mode, tuple(_source(h) for h in cited), tuple(hits), found=found,
+                  notes=tuple(notes), model=client.config.model)
+
+
+def _read_question(question: str, shown: list[Hit], client: LLMClient,
+                   thought: bool) -> tuple[str, list[Hit], bool, list[str]]:
+    """(answer text with citations, the passages cited, whether found, notes) of one request for the answer."""
     reply, shown, notes = _ask(client, question, shown, thought)
     try:
-        text, cited, found = read_answer(strip_reasoning(reply.text), [reader_text(h) for h in shown], reply.truncated)
+        text, cited, found = _read(reply, shown)
     except UnusableReplyError as exc:
         if not thought:
             raise
@@ -86,10 +94,13 @@ def llm_answer(question: str, hits: Sequence[Hit], client: LLMClient, *, passage
         # for the answer alone rather than give up on the model.
         reply, shown, more = _ask(client, question, shown, False)
         notes = [*notes, f"{exc}; asked again for the answer alone", *more]
-        text, cited, found = read_answer(strip_reasoning(reply.text), [reader_text(h) for h in shown], reply.truncated)
-    sources = tuple(_source(shown[n - 1]) for n in cited)
-    return Answer(question, text, client.mode, sources, tuple(hits), found=found, notes=tuple(notes),
-                  model=client.config.model)
+        text, cited, found = _read(reply, shown)
+    return text, [shown[n - 1] for n in cited], found, notes
+
+
+def _read(reply: Reply, shown: list[Hit]) -> tuple[str, list[int], bool]:
+    """:func:`read_answer` of ``reply`` to a request that showed ``shown``."""
+    return read_answer(strip_reasoning(reply.text), [reader_text(h) for h in shown], reply.truncated)
 
 
 def _ask(client: LLMClient, question: str, shown: list[Hit], thought: bool) -> tuple[Reply, list[Hit], list[str]]:
@@ -120,7 +131,7 @@ def _choose_by_date(question: str, choice: DateChoice, shown: list[Hit],
     """
     first, second = choice.candidates
     rewritten = client.chat(ChatRequest(date_question_messages(question, first), max_tokens=48)).text
-    asked = _LEAD.sub("", (strip_reasoning(rewritten).strip().splitlines() or [""])[0]).strip()
+    asked = _first_line(strip_reasoning(rewritten))
     name = re.compile(re.escape(first), re.IGNORECASE)
     if not asked.endswith("?") or not name.search(asked):
         return None
@@ -128,11 +139,8 @@ def _choose_by_date(question: str, choice: DateChoice, shown: list[Hit],
              _date_of(name.sub(lambda _: second, asked), second, first, shown, client)]
     if None in dated or (index := pick(choice, (dated[0][0], dated[1][0]))) is None:
         return None
-    cited: list[Hit] = []
-    for _, used, _ in dated:
-        cited += [h for h in used if h.passage_id not in {c.passage_id for c in cited}]
-    marks = "".join(f"[{i}]" for i in range(1, len(cited) + 1))
-    return f"{choice.candidates[index]} {marks}".strip(), cited, [note for *_, notes in dated for note in notes]
+    cited = list({h.passage_id: h for _, used, _ in dated for h in used}.values())
+    return _with_marks(choice.candidates[index], len(cited)), cited, [note for *_, notes in dated for note in notes]
 
 
 def _date_of(asked: str, candidate: str, other: str, shown: list[Hit],
@@ -158,8 +166,7 @@ def _date_of(asked: str, candidate: str, other: str, shown: list[Hit],
     chosen = own + linked if own else [h for h in shown if not names(h, other)] or shown
     reply, used, notes = _ask(client, asked, chosen, False)
     try:
-        text, numbers, found = read_answer(strip_reasoning(reply.text), [reader_text(h) for h in used],
-                                           reply.truncated)
+        text, numbers, found = _read(reply, used)
     except UnusableReplyError:
         return None
     date = parse_date(strip_citations(text)) if found else None
@@ -199,8 +206,7 @@ def read_answer(reply: str, passages: Sequence[str], truncated: bool = False) ->
     ('Not found in the indexed documents.', [], False)
     """
     thought, answer_part = _split_thought(reply)
-    lines = [line.strip() for line in answer_part.splitlines() if line.strip()]
-    first = _LEAD.sub("", lines[0]).strip() if lines else ""
+    first = _first_line(answer_part)
     if not first or _THOUGHT_MARK.match(first) or (truncated and len(first.split()) > 24):
         raise UnusableReplyError(f"the model's reply holds no readable answer: {reply[:80]!r}")
     if _NOT_FOUND_REPLY.match(first):
@@ -214,8 +220,18 @@ def read_answer(reply: str, passages: Sequence[str], truncated: bool = False) ->
     if not containing and _copied_from_example(key):
         return NOT_FOUND, [], False
     cited = renumber_citations(thought, len(passages))[1] or containing
-    marks = "".join(f"[{i}]" for i in range(1, len(cited) + 1))
-    return (f"{answer} {marks}" if marks else answer), cited, True
+    return _with_marks(answer, len(cited)), cited, True
+
+
+def _first_line(text: str) -> str:
+    """The first non-blank line of a reply, without an "Answer:" lead."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return _LEAD.sub("", lines[0]).strip() if lines else ""
+
+
+def _with_marks(answer: str, cited: int) -> str:
+    """``answer`` followed by the citations ``[1]``...``[cited]``."""
+    return " ".join([answer, "".join(f"[{i}]" for i in range(1, cited + 1))]) if cited else answer
 
 
 def _split_thought(reply: str) -> tuple[str, str]:
