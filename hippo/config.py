@@ -140,7 +140,8 @@ class Settings:
         A question that chooses between two named things by a date ("Which film came out first, A or
         B?") is answered by asking the reader each one's date and comparing the dates in code (a hippo
         addition, see ``hippo.llm.compare``): the small local readers answer such questions at about
-        chance. Costs four requests instead of one on those questions; ``False`` reads them as any other.
+        chance. Costs three requests instead of one on those questions (four when a date cannot be read
+        and the ordinary reader answers); ``False`` reads them as any other.
     memory_units : str
         When MemGAS memory units (document/session, passage/turn, summary, keywords) are built and
         associated with the units of earlier documents: ``"conversations"`` (at ingest for conversation

@@ -5,9 +5,9 @@ is older, A or B?" name their two candidates and a direction. A small reader ans
 chance, shown both articles or not: it names whichever candidate its passages mention first, and
 given the two dates it cannot say which is earlier (the 1.5B model, shown "1961" and "1946", said the
 1961 film came out first). So the reader is asked one thing at a time, which it does well: the
-question is rewritten for each candidate ("When was the director of A born?"), each is answered from
-the same passages, and the two dates are compared here. Anything that does not parse leaves the
-question to the ordinary reader.
+question is rewritten for the first candidate ("When was the director of A born?") and the other's name
+put in for the second, each is answered from that candidate's own passages, and the two dates are
+compared here. Anything that does not parse leaves the question to the ordinary reader.
 
 This module only reads questions and dates; :func:`hippo.llm.qa.llm_answer` asks the model.
 """
