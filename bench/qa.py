@@ -146,10 +146,14 @@ def answer_row(kg: hippo.KnowledgeGraph, row: str, q: Question, k: int, by_title
     assert client is not None
     if row == "closed":
         return closed_book(q.question, client), []
-    hits = gold_hits(kg, q.gold, by_title) if row == "gold" else kg.retrieve(q.question, k=k, method=_method(row))
+    if row == "gold":  # the gold passages answer the candidates' date questions too
+        hits, retrieve = gold_hits(kg, q.gold, by_title), None
+    else:
+        hits = kg.retrieve(q.question, k=k, method=_method(row))
+        retrieve = lambda asked: kg.retrieve(asked, k=k, method=_method(row))  # noqa: E731 - as `ask` does
     try:
         answer = llm_answer(q.question, hits, client, passages=len(hits), thought=kg.settings.reader_thought,
-                            compare=kg.settings.reader_compare)
+                            compare=kg.settings.reader_compare, retrieve=retrieve)
     except UnusableReplyError:  # `ask` would quote sentences instead: no short answer, scored as none
         return "", hits
     return ("" if answer.text == NOT_FOUND else strip_citations(answer.text)), hits

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from hippo.errors import LLMError
 from hippo.llm.client import ChatRequest, LLMClient, Reply, step_on
-from hippo.llm.compare import Date, DateChoice, date_choice, parse_date, pick
+from hippo.llm.compare import Date, DateChoice, date_choice, life_questions, lifespan, parse_date, pick
 from hippo.llm.local import ContextOverflowError
 from hippo.llm.prompts import answer_example_text, answer_messages, date_question_messages
 from hippo.llm.replies import strip_reasoning
@@ -48,20 +48,25 @@ _ANSWER_MARK = re.compile(r"\b(?:final\s+)?answer\s*:", re.IGNORECASE)
 _THOUGHT_MARK = re.compile(r"^\s*thought\s*:", re.IGNORECASE)
 _EXAMPLE_NAMES = f" {normalize_name(answer_example_text())} "
 
+Retrieve = Callable[[str], Sequence[Hit]]
+"""The passages for a question of the reader's own (a candidate's date), retrieved as the question's were."""
+
 
 class UnusableReplyError(LLMError):
     """The model's reply holds no answer that can be read (empty, or cut off at the token limit)."""
 
 
 def llm_answer(question: str, hits: Sequence[Hit], client: LLMClient, *, passages: int = 5,
-               thought: bool | None = None, compare: bool = True) -> Answer:
+               thought: bool | None = None, compare: bool = True, retrieve: Retrieve | None = None) -> Answer:
     """The model's short, cited answer from the top ``passages`` hits (``Answer.mode`` is the client's mode).
 
     ``thought`` asks the model to reason before answering; ``None`` leaves it to the model
     (:func:`answers_with_thought`). ``compare`` answers a question that chooses between two
-    candidates by a date ("Which came out first, A or B?") by asking each candidate's date and
-    comparing them (:mod:`hippo.llm.compare`); when either date cannot be read, the question is
-    answered as any other.
+    candidates by a date ("Which came out first, A or B?", "Who lived longer, A or B?") by asking
+    each candidate's date and comparing them (:mod:`hippo.llm.compare`); when a date cannot be read,
+    the question is answered as any other. ``retrieve`` finds passages for each candidate's own
+    date question too (its article and those it links to may not all be among the question's top
+    hits, which must hold four articles); without it, the candidates' dates are read from ``hits``.
 
     Raises :class:`~hippo.errors.LLMError` when the model or endpoint fails, and
     :class:`UnusableReplyError` when its reply cannot be read; the caller decides whether to
@@ -71,10 +76,12 @@ def llm_answer(question: str, hits: Sequence[Hit], client: LLMClient, *, passage
     if not shown:
         return Answer(question, NOT_FOUND, client.mode, (), tuple(hits), found=False, model=client.config.model)
     choice = date_choice(question) if compare else None
-    chosen = _choose_by_date(question, choice, shown, client) if choice is not None else None
+    chosen = _choose_by_date(question, choice, shown, client, retrieve) if choice is not None else None
     if chosen is not None:
         text, cited, notes = chosen
         found = True
+        known = {h.passage_id for h in hits}
+        hits = [*hits, *(h for h in cited if h.passage_id not in known)]
     else:
         text, cited, found, notes = _read_question(question, shown, client, step_on(thought, client))
     return Answer(question, text, client.mode, tuple(_source(h) for h in cited), tuple(hits), found=found,
@@ -120,36 +127,53 @@ def _ask(client: LLMClient, question: str, shown: list[Hit], thought: bool) -> t
             shown = shown[:keep]
 
 
-def _choose_by_date(question: str, choice: DateChoice, shown: list[Hit],
-                    client: LLMClient) -> tuple[str, list[Hit], list[str]] | None:
+def _choose_by_date(question: str, choice: DateChoice, shown: list[Hit], client: LLMClient,
+                    retrieve: Retrieve | None) -> tuple[str, list[Hit], list[str]] | None:
     """(the chosen candidate with citations, the passages cited, notes of the dates compared), or ``None``
-    when the date question cannot be written, a candidate's date cannot be read as one date, or the dates tie.
+    when the date question cannot be written, a date cannot be read as one date, or the values tie.
 
     The model rewrites the question for the first candidate only; the second candidate's question is
     the same with its name put in, so that both ask for the same date (asked separately, a small
-    model asked when one film's director was born and when the other film was made).
+    model asked when one film's director was born and when the other film was made). A life's
+    length needs no rewrite: each candidate is asked when they were born and when they died.
     """
     first, second = choice.candidates
-    rewritten = client.chat(ChatRequest(date_question_messages(question, first), max_tokens=48)).text
-    asked = _first_line(strip_reasoning(rewritten))
-    name = re.compile(re.escape(first), re.IGNORECASE)
-    if not asked.endswith("?") or not name.search(asked):
+    if choice.lifespan:
+        asked = [life_questions(first), life_questions(second)]
+    else:
+        rewritten = client.chat(ChatRequest(date_question_messages(question, first), max_tokens=48)).text
+        one = _first_line(strip_reasoning(rewritten))
+        name = re.compile(re.escape(first), re.IGNORECASE)
+        if not one.endswith("?") or not name.search(one):
+            return None
+        asked = [(one,), (name.sub(lambda _: second, one),)]
+    read = []
+    for candidate, other, questions in ((first, second, asked[0]), (second, first, asked[1])):
+        for one in questions:
+            if (dated := _date_of(one, candidate, other, shown, client, retrieve)) is None:
+                return None
+            read.append(dated)
+    dates = [date for date, _, _ in read]
+    if choice.lifespan:
+        values = (lifespan(*dates[:2]), lifespan(*dates[2:]))
+        if None in values:
+            return None
+    else:
+        values = (dates[0], dates[1])
+    if (index := pick(choice, values)) is None:
         return None
-    dated = [_date_of(asked, first, second, shown, client),
-             _date_of(name.sub(lambda _: second, asked), second, first, shown, client)]
-    if None in dated or (index := pick(choice, (dated[0][0], dated[1][0]))) is None:
-        return None
-    cited = list({h.passage_id: h for _, used, _ in dated for h in used}.values())
-    return _with_marks(choice.candidates[index], len(cited)), cited, [note for *_, notes in dated for note in notes]
+    cited = list({h.passage_id: h for _, used, _ in read for h in used}.values())
+    return _with_marks(choice.candidates[index], len(cited)), cited, [note for *_, notes in read for note in notes]
 
 
-def _date_of(asked: str, candidate: str, other: str, shown: list[Hit],
-             client: LLMClient) -> tuple[Date, list[Hit], list[str]] | None:
+def _date_of(asked: str, candidate: str, other: str, shown: list[Hit], client: LLMClient,
+             retrieve: Retrieve | None) -> tuple[Date, list[Hit], list[str]] | None:
     """(the date the reader answers ``asked`` with, the passages holding it, notes), or ``None``.
 
-    The reader is shown the candidate's own passages (its article: the passages titled with its name;
-    else those naming it and not the other candidate) and then the passages whose titles they name
-    (the film's director's article) unless they belong to the other candidate; with no own passages,
+    The passages are those ``retrieve`` finds for ``asked`` followed by ``shown``. The reader is shown
+    the candidate's own passages among them (its article: the passages titled with its name; else
+    those naming it and not the other candidate) and then the passages whose titles they name (the
+    film's director's article) unless they belong to the other candidate; with no own passages,
     every passage that does not name the other. A small reader otherwise answers with the first date
     it meets, often the other candidate's.
     """
@@ -159,11 +183,12 @@ def _date_of(asked: str, candidate: str, other: str, shown: list[Hit],
     def titled(hit: Hit, name: str) -> bool:
         return (hit.title or "").strip().lower() == name.lower()
 
-    own = ([h for h in shown if titled(h, candidate)]
-           or [h for h in shown if names(h, candidate) and not names(h, other)])
-    linked = [h for h in shown if h not in own and h.title and not titled(h, other) and not names(h, other)
+    pool = list({h.passage_id: h for h in [*(retrieve(asked) if retrieve else ()), *shown]}.values())
+    own = ([h for h in pool if titled(h, candidate)]
+           or [h for h in pool if names(h, candidate) and not names(h, other)])
+    linked = [h for h in pool if h not in own and h.title and not titled(h, other) and not names(h, other)
               and any(names(o, h.title) for o in own)]
-    chosen = own + linked if own else [h for h in shown if not names(h, other)] or shown
+    chosen = own + linked if own else [h for h in pool if not names(h, other)] or pool
     reply, used, notes = _ask(client, asked, chosen, False)
     try:
         text, numbers, found = _read(reply, used)

@@ -304,6 +304,41 @@ def test_a_comparison_by_date_is_decided_from_each_candidates_date(server, corpu
     assert server.tasks().count("date_question") == 1  # the second question is the first with the name put in
 
 
+def test_each_candidates_date_is_read_from_passages_retrieved_for_its_own_question(server, corpus, tmp_path,
+                                                                                    offline_env):
+    """With k=1 the question's hits hold one of the two articles; each date question retrieves its own."""
+    server.handler = comparing_model
+    with hippo.open(tmp_path / "store", extractor="none", extra=llm_extra(server)) as kg:
+        kg.index(corpus)
+        assert len(kg.retrieve("Was Tomas Vey or Ada Lindqvist born first?", k=1)) == 1
+        answer = kg.ask("Was Tomas Vey or Ada Lindqvist born first?", k=1)
+    assert answer.text.startswith("Ada Lindqvist [1]")
+    assert {s.title for s in answer.sources} == {"Tomas Vey", "Ada Lindqvist"}
+    shown = [r.body["messages"][-1]["content"] for r in server.requests if r.task == "answer"]
+    assert "born in Brackenmouth in 1852" in shown[0] and "born in 1838 in Kettleby" in shown[1]
+    assert {h.title for h in answer.hits} >= {"Tomas Vey", "Ada Lindqvist"}  # the passages cited are among the hits
+
+
+LIVES = {"When was Tomas Vey born?": "1852", "When did Tomas Vey die?": "1930",
+         "When was Ada Lindqvist born?": "1838", "When did Ada Lindqvist die?": "1909"}
+
+
+def test_who_lived_longer_is_decided_from_four_dates(server, corpus, tmp_path, offline_env):
+    def model(body):
+        asked = body["messages"][-1]["content"].rsplit("Question: ", 1)[1]
+        return reply(LIVES.get(asked, "Ada Lindqvist"))
+
+    server.handler = model
+    with hippo.open(tmp_path / "store", extractor="none", extra=llm_extra(server)) as kg:
+        kg.index(corpus)
+        answer = kg.ask("Who lived longer, Ada Lindqvist or Tomas Vey?", k=3)
+    assert answer.text.startswith("Tomas Vey [1]")  # 78 years against 71
+    assert [n.removeprefix("compared by date: ") for n in answer.notes if "compared by date" in n] == [
+        "When was Ada Lindqvist born? 1838", "When did Ada Lindqvist die? 1909",
+        "When was Tomas Vey born? 1852", "When did Tomas Vey die? 1930"]
+    assert server.tasks().count("answer") == 4 and "date_question" not in server.tasks()
+
+
 def test_a_comparison_whose_date_is_not_found_is_read_as_any_question(server, corpus, tmp_path, offline_env):
     server.handler = lambda body: comparing_model(body, dates={"Tomas Vey": "1852", "Ada Lindqvist": "not found"})
     with hippo.open(tmp_path / "store", extractor="none", extra=llm_extra(server)) as kg:
