@@ -17,7 +17,9 @@ offline probes and coverage check: the LLM steps off), ``gold`` (the gold passag
 
 The reader decides questions that choose between two things by a date by asking each one's date
 (``reader_compare``, as ``ask`` does); ``--compare off`` reads them as any other question (rows named
-``<row>-nocompare``; results written before reader_compare existed were read that way).
+``<row>-nocompare``; results written before reader_compare existed were read that way). It splits other
+questions into one-fact hops (``reader_hops``, as ``ask`` does); ``--hops off`` reads them whole (rows named
+``<row>-nohops``; results written before reader_hops existed were read that way).
 
 Per row: EM and F1 (SQuAD normalisation, max over aliases), the share answered (not "not found"), the share
 of questions whose gold passages are all among the passages shown, and seconds per answer p50/p95
@@ -25,7 +27,7 @@ of questions whose gold passages are all among the passages shown, and seconds p
 Writes bench/results/qa-<set>.json (the one results shape) and .md.
 
 Usage: python bench/qa.py --set demo|2wiki|locomo [--rows closed,dense,...] [-k 5] [--limit N] [--offset N]
-                          [--thought auto|on|off] [--compare on|off] [--store-root DIR] [--fresh] [--name NAME]
+                          [--thought auto|on|off] [--compare on|off] [--hops on|off] [--store-root DIR] [--fresh] [--name NAME]
                           [--append]
 """
 
@@ -153,7 +155,8 @@ def answer_row(kg: hippo.KnowledgeGraph, row: str, q: Question, k: int, by_title
         retrieve = lambda asked: kg.retrieve(asked, k=k, method=_method(row))  # noqa: E731 - as `ask` does
     try:
         answer = llm_answer(q.question, hits, client, passages=len(hits), thought=kg.settings.reader_thought,
-                            compare=kg.settings.reader_compare, retrieve=retrieve)
+                            compare=kg.settings.reader_compare, hops=kg.settings.reader_hops,
+                            retrieve=retrieve)
     except UnusableReplyError:  # `ask` would quote sentences instead: no short answer, scored as none
         return "", hits
     return ("" if answer.text == NOT_FOUND else strip_citations(answer.text)), hits
@@ -165,7 +168,8 @@ def _method(row: str) -> str:
 
 def run_row(row: str, questions: list[Question], k: int, by_title: bool, reader: dict[str, bool | None],
             log: Callable[[str], None]) -> RowScore:
-    """The row's scores; ``reader`` holds the reader's settings (``reader_thought``, ``reader_compare``)."""
+    """The row's scores; ``reader`` holds the reader's settings (``reader_thought``, ``reader_compare``,
+    ``reader_hops``)."""
     score = RowScore()
     settings = {**NO_LLM_STEPS, **ROW_SETTINGS.get(row, (row, {}))[1], **reader}
     open_stores: dict[Path, hippo.KnowledgeGraph] = {}
@@ -237,6 +241,9 @@ def main() -> int:
     parser.add_argument("--compare", choices=("on", "off"), default="on",
                         help="questions choosing between two things by a date are decided by comparing each one's "
                              "date (reader_compare, as `ask` does); rows read with it off are named <row>-nocompare")
+    parser.add_argument("--hops", choices=("on", "off"), default="on",
+                        help="other questions are split into one-fact hops answered in turn (reader_hops, as `ask` "
+                             "does); rows read with it off are named <row>-nohops")
     parser.add_argument("--append", action="store_true",
                         help="keep the rows already in the results file (same reader and store) and add or replace "
                              "these; each row records when it ran")
@@ -266,8 +273,9 @@ def main() -> int:
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     name = args.name or f"qa-{args.set}"
     methods = earlier_rows(RESULTS / f"{name}.json", reader) if args.append else {}
-    reading = {"reader_thought": thought, "reader_compare": args.compare == "on"}
-    suffix = ("+thought" if thinks else "") + ("-nocompare" if args.compare == "off" else "")
+    reading = {"reader_thought": thought, "reader_compare": args.compare == "on", "reader_hops": args.hops == "on"}
+    suffix = ("+thought" if thinks else "") + ("-nocompare" if args.compare == "off" else "") + (
+        "-nohops" if args.hops == "off" else "")
     for row in rows:
         label = row if row == "closed" else row + suffix
         methods[label] = {**run_row(row, questions, args.k, args.set != "locomo", reading, log).summary(),

@@ -142,6 +142,12 @@ class Settings:
         addition, see ``hippo.llm.compare``): the small local readers answer such questions at about
         chance. Costs three requests instead of one on those questions (four when a date cannot be read
         and the ordinary reader answers); ``False`` reads them as any other.
+    reader_hops : bool
+        Any other question is first split by the model into one-fact questions ("Who founded the
+        Marren Observatory?", then "In which village was #1 born?"), answered in turn, a later hop from
+        the passages retrieved for it with the earlier answer put in (self-ask / IRCoT; see
+        ``hippo.llm.hops``). One more request per question, and two or more per hop; when the plan
+        is one step or cannot be read, or a hop is not found, the question is read whole.
     memory_units : str
         When MemGAS memory units (document/session, passage/turn, summary, keywords) are built and
         associated with the units of earlier documents: ``"conversations"`` (at ingest for conversation
@@ -227,6 +233,7 @@ class Settings:
     bridge_articles: int = 1
     reader_thought: bool | None = None
     reader_compare: bool = True
+    reader_hops: bool = True
     memory_units: str = "conversations"
     memory_summaries: str = "extractive"
     association_top_n: int = 30

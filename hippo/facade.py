@@ -222,7 +222,7 @@ class KnowledgeGraph:
 
         try:
             answer = llm_answer(question, hits, client, passages=len(hits), thought=self.settings.reader_thought,
-                                compare=self.settings.reader_compare,
+                                compare=self.settings.reader_compare, hops=self.settings.reader_hops,
                                 retrieve=lambda asked: self.retrieve(asked, k=k, method=method))
         except UnusableReplyError as exc:
             logger.warning("%s; answering with quoted sentences", exc)

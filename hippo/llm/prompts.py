@@ -22,6 +22,8 @@ __all__ = [
     "CLOSED_BOOK_SYSTEM",
     "DATE_QUESTION_SYSTEM",
     "date_question_messages",
+    "HOPS_SYSTEM",
+    "hops_messages",
     "closed_book_messages",
     "CUE_SYSTEM",
     "PROBE_SCHEMA",
@@ -222,6 +224,34 @@ def date_question_messages(question: str, candidate: str) -> Messages:
 
 def _date_user(question: str, candidate: str) -> str:
     return f"Question: {question}\nAsk about: {candidate}"
+
+
+HOPS_SYSTEM = (
+    "You split a question into the simple questions that answer it, each asking one fact, in the order they "
+    "must be answered. A later question names the answer of an earlier one as #1, #2, ... A question that "
+    "asks one fact about a named thing, or asks yes or no, is one step: repeat it. Reply with the numbered "
+    "questions only."
+)
+_HOPS_EXAMPLES = (
+    ("Which river flows past the town where the author of The Salt Road was born?",
+     "1. Who wrote The Salt Road?\n2. In which town was #1 born?\n3. Which river flows past #2?"),
+    ("When did Tam Ives's mother die?", "1. Who is the mother of Tam Ives?\n2. When did #1 die?"),
+    ("When did Corran Bridge open?", "1. When did Corran Bridge open?"),
+    ("Which company made the engine with which the Skerry Flyer set its record?",
+     "1. With which engine did the Skerry Flyer set its record?\n2. Which company made #1?"),
+    ("Who is the father-in-law of Tam Ives?", "1. Who is the spouse of Tam Ives?\n2. Who is the father of #1?"),
+    ("Where did the wife of the architect of Dunmoor Kirk die?",
+     "1. Who was the architect of Dunmoor Kirk?\n2. Who was the wife of #1?\n3. Where did #2 die?"),
+    ("Are Halvard Mill and Loch Arrin in the same country?", "1. Are Halvard Mill and Loch Arrin in the same country?"),
+)
+"""Invented, as every example hippo's prompts hold: a question of the benchmarks in an example is a leak."""
+
+
+def hops_messages(question: str) -> Messages:
+    """Messages asking for ``question`` split into one-fact questions, later ones naming earlier answers as #n."""
+    shots = [m for q, r in _HOPS_EXAMPLES for m in ({"role": "user", "content": f"Question: {q}"},
+                                                    {"role": "assistant", "content": r})]
+    return ({"role": "system", "content": HOPS_SYSTEM}, *shots, {"role": "user", "content": f"Question: {question}"})
 
 
 CLOSED_BOOK_SYSTEM = (

@@ -25,8 +25,9 @@ from collections.abc import Callable, Sequence
 from hippo.errors import LLMError
 from hippo.llm.client import ChatRequest, LLMClient, Reply, step_on
 from hippo.llm.compare import Date, DateChoice, date_choice, life_questions, lifespan, parse_date, pick
+from hippo.llm.hops import fill, parse_plan
 from hippo.llm.local import ContextOverflowError
-from hippo.llm.prompts import answer_example_text, answer_messages, date_question_messages
+from hippo.llm.prompts import answer_example_text, answer_messages, date_question_messages, hops_messages
 from hippo.llm.replies import strip_reasoning
 from hippo.model import Answer, Hit, Source
 from hippo.text import normalize_name
@@ -50,6 +51,8 @@ _EXAMPLE_NAMES = f" {normalize_name(answer_example_text())} "
 
 Retrieve = Callable[[str], Sequence[Hit]]
 """The passages for a question of the reader's own (a candidate's date), retrieved as the question's were."""
+Reading = tuple[str, list[Hit], bool, list[str]]
+"""(answer text with citations, the passages cited, whether an answer was found, notes)."""
 
 
 class UnusableReplyError(LLMError):
@@ -57,16 +60,18 @@ class UnusableReplyError(LLMError):
 
 
 def llm_answer(question: str, hits: Sequence[Hit], client: LLMClient, *, passages: int = 5,
-               thought: bool | None = None, compare: bool = True, retrieve: Retrieve | None = None) -> Answer:
+               thought: bool | None = None, compare: bool = True, hops: bool = True,
+               retrieve: Retrieve | None = None) -> Answer:
     """The model's short, cited answer from the top ``passages`` hits (``Answer.mode`` is the client's mode).
 
     ``thought`` asks the model to reason before answering; ``None`` leaves it to the model
     (:func:`answers_with_thought`). ``compare`` answers a question that chooses between two
     candidates by a date ("Which came out first, A or B?", "Who lived longer, A or B?") by asking
-    each candidate's date and comparing them (:mod:`hippo.llm.compare`); when a date cannot be read,
-    the question is answered as any other. ``retrieve`` finds passages for each candidate's own
-    date question too (its article and those it links to may not all be among the question's top
-    hits, which must hold four articles); without it, the candidates' dates are read from ``hits``.
+    each candidate's date and comparing them (:mod:`hippo.llm.compare`). ``hops`` has the model split
+    any other question into one-fact questions and answers them in turn, each naming the answer
+    before it (:mod:`hippo.llm.hops`). When a date or a hop cannot be read, the question is answered
+    as a whole. ``retrieve`` finds the passages of those questions of the reader's own (a candidate's
+    date, a later hop) from the store, as the question's were; without it they are read from ``hits``.
 
     Raises :class:`~hippo.errors.LLMError` when the model or endpoint fails, and
     :class:`UnusableReplyError` when its reply cannot be read; the caller decides whether to
@@ -76,21 +81,47 @@ def llm_answer(question: str, hits: Sequence[Hit], client: LLMClient, *, passage
     if not shown:
         return Answer(question, NOT_FOUND, client.mode, (), tuple(hits), found=False, model=client.config.model)
     choice = date_choice(question) if compare else None
-    chosen = _choose_by_date(question, choice, shown, client, retrieve) if choice is not None else None
-    if chosen is not None:
-        text, cited, notes = chosen
-        found = True
-        known = {h.passage_id for h in hits}
-        hits = [*hits, *(h for h in cited if h.passage_id not in known)]
-    else:
-        text, cited, found, notes = _read_question(question, shown, client, step_on(thought, client))
+    read = None
+    if choice is not None:
+        read = _choose_by_date(question, choice, shown, client, retrieve)
+    elif hops:
+        read = _read_by_hops(question, shown, client, retrieve)
+    if read is None:
+        read = _read_question(question, shown, client, step_on(thought, client))
+    text, cited, found, notes = read
+    known = {h.passage_id for h in hits}
+    hits = [*hits, *(h for h in cited if h.passage_id not in known)]  # passages retrieved for a part's question
     return Answer(question, text, client.mode, tuple(_source(h) for h in cited), tuple(hits), found=found,
                   notes=tuple(notes), model=client.config.model)
 
 
-def _read_question(question: str, shown: list[Hit], client: LLMClient,
-                   thought: bool) -> tuple[str, list[Hit], bool, list[str]]:
-    """(answer text with citations, the passages cited, whether found, notes) of one request for the answer."""
+def _read_by_hops(question: str, shown: list[Hit], client: LLMClient, retrieve: Retrieve | None) -> Reading | None:
+    """The answer to the last of the one-fact questions ``question`` splits into, each answered in turn;
+    ``None`` when it is one fact, the plan cannot be read, or a hop's answer is not found.
+
+    The first hop reads the question's own passages (they name what it asks about); a later hop,
+    which names an earlier answer, reads the passages ``retrieve`` finds for it.
+    """
+    plan = parse_plan(strip_reasoning(client.chat(ChatRequest(hops_messages(question), max_tokens=128)).text))
+    if plan is None:
+        return None
+    answers: list[str] = []
+    cited: dict[str, Hit] = {}
+    notes: list[str] = []
+    for n, step in enumerate(plan, start=1):
+        asked = fill(step, answers)
+        passages = list(retrieve(asked))[:len(shown)] if retrieve and n > 1 else shown
+        text, used, found, more = _read_question(asked, passages or shown, client, False)
+        if not found:
+            return None
+        answers.append(strip_citations(text))
+        cited.update((h.passage_id, h) for h in used)
+        notes += [*more, f"hop {n}: {asked} {answers[-1]}"]
+    return _with_marks(answers[-1], len(cited)), list(cited.values()), True, notes
+
+
+def _read_question(question: str, shown: list[Hit], client: LLMClient, thought: bool) -> Reading:
+    """The :data:`Reading` of one request for the answer."""
     reply, shown, notes = _ask(client, question, shown, thought)
     try:
         text, cited, found = _read(reply, shown)
@@ -128,8 +159,8 @@ def _ask(client: LLMClient, question: str, shown: list[Hit], thought: bool) -> t
 
 
 def _choose_by_date(question: str, choice: DateChoice, shown: list[Hit], client: LLMClient,
-                    retrieve: Retrieve | None) -> tuple[str, list[Hit], list[str]] | None:
-    """(the chosen candidate with citations, the passages cited, notes of the dates compared), or ``None``
+                    retrieve: Retrieve | None) -> Reading | None:
+    """The chosen candidate with citations of the passages holding the dates, and notes of them; ``None``
     when the date question cannot be written, a date cannot be read as one date, or the values tie.
 
     The model rewrites the question for the first candidate only; the second candidate's question is
@@ -163,7 +194,8 @@ def _choose_by_date(question: str, choice: DateChoice, shown: list[Hit], client:
     if (index := pick(choice, values)) is None:
         return None
     cited = list({h.passage_id: h for _, used, _ in read for h in used}.values())
-    return _with_marks(choice.candidates[index], len(cited)), cited, [note for *_, notes in read for note in notes]
+    notes = [note for *_, noted in read for note in noted]
+    return _with_marks(choice.candidates[index], len(cited)), cited, True, notes
 
 
 def _date_of(asked: str, candidate: str, other: str, shown: list[Hit], client: LLMClient,

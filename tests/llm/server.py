@@ -23,6 +23,7 @@ from hippo.llm.prompts import (
     ANSWER_SYSTEM,
     DATE_QUESTION_SYSTEM,
     FILTER_SYSTEM,
+    HOPS_SYSTEM,
     NER_SYSTEM,
     TRIPLES_SYSTEM,
 )
@@ -69,11 +70,12 @@ class Recorded:
 
 
 def task_of(body: dict[str, Any]) -> str:
-    """Which hippo prompt a request carries: ``ner``, ``triples``, ``filter``, ``answer``, ``date_question``
-    or ``other``."""
+    """Which hippo prompt a request carries: ``ner``, ``triples``, ``filter``, ``answer``, ``date_question``,
+    ``hops`` or ``other``."""
     system = body.get("messages", [{}])[0].get("content", "")
     return {NER_SYSTEM: "ner", TRIPLES_SYSTEM: "triples", FILTER_SYSTEM: "filter", ANSWER_SYSTEM: "answer",
-            ANSWER_ALONE_SYSTEM: "answer", DATE_QUESTION_SYSTEM: "date_question"}.get(system, "other")
+            ANSWER_ALONE_SYSTEM: "answer", DATE_QUESTION_SYSTEM: "date_question",
+            HOPS_SYSTEM: "hops"}.get(system, "other")
 
 
 class ScriptedModel:
@@ -81,14 +83,16 @@ class ScriptedModel:
 
     A passage whose title is not in the table yields its title as the only entity and no triples.
     The fact filter keeps ``keep(question, candidates)`` (default: the first candidate); an answer
-    request gets ``answer``.
+    request gets ``answer``; a request to split the question into hops gets ``plan``, by default the
+    question as its one step (no hops).
     """
 
     def __init__(self, passages: dict[str, tuple[list[str], list[list[str]]]] | None = None, *,
-                 answer: str = "Kettleby [1].",
+                 answer: str = "Kettleby [1].", plan: str | None = None,
                  keep: Callable[[str, list[list[str]]], list[list[str]]] | None = None) -> None:
         self.passages = passages or {}
         self.answer = answer
+        self.plan = plan
         self.keep = keep or (lambda question, candidates: candidates[:1])
 
     def __call__(self, body: dict[str, Any]) -> Scripted:
@@ -105,6 +109,8 @@ class ScriptedModel:
             return reply({"fact": self.keep(question, candidates)})
         if task == "answer":
             return reply(self.answer)
+        if task == "hops":
+            return reply(self.plan or f"1. {last.removeprefix('Question: ')}")
         return error(400, '{"error": {"message": "unknown prompt"}}')
 
     def _entry(self, passage: str) -> tuple[list[str], list[list[str]]]:

@@ -354,3 +354,54 @@ def test_reader_compare_off_reads_a_comparison_as_any_question(server, corpus, t
         kg.index(corpus)
         answer = kg.ask(COMPARISON, k=3)
     assert answer.text.startswith("Tomas Vey [1]") and "date_question" not in server.tasks()
+
+
+HOPS = {"Who founded the Marren Observatory?": "Ada Lindqvist", "In which village was Ada Lindqvist born?": "Kettleby"}
+
+
+def hopping_model(body, answers=HOPS):
+    """Splits QUESTION into two hops and answers each hop from ``answers``; the whole question gets "Tomas Vey"."""
+    last = body["messages"][-1]["content"]
+    if task_of(body) == "hops":
+        return reply("1. Who founded the Marren Observatory?\n2. In which village was #1 born?")
+    return reply(answers.get(last.rsplit("Question: ", 1)[1], "Tomas Vey"))
+
+
+def answer_requests(server) -> list[tuple[str, str]]:
+    """(question, passages shown) of each answer request, in order."""
+    contents = [r.body["messages"][-1]["content"] for r in server.requests if r.task == "answer"]
+    return [(c.rsplit("Question: ", 1)[1], c.rsplit("Question: ", 1)[0]) for c in contents]
+
+
+def test_a_multi_hop_question_is_answered_one_hop_at_a_time(server, corpus, tmp_path, offline_env):
+    """The second hop names the first's answer and reads the passages retrieved for it (k=1 shows one)."""
+    server.handler = hopping_model
+    with hippo.open(tmp_path / "store", extractor="none", extra=llm_extra(server)) as kg:
+        kg.index(corpus)
+        answer = kg.ask(QUESTION, k=1)
+    assert answer.found and answer.text.startswith("Kettleby [1]")
+    assert [n for n in answer.notes if n.startswith("hop")] == [
+        "hop 1: Who founded the Marren Observatory? Ada Lindqvist",
+        "hop 2: In which village was Ada Lindqvist born? Kettleby"]
+    (first, _), (second, shown) = answer_requests(server)
+    assert (first, second) == ("Who founded the Marren Observatory?", "In which village was Ada Lindqvist born?")
+    assert "born in 1838 in Kettleby" in shown
+    assert server.tasks().count("hops") == 1
+    assert "Ada Lindqvist" in {s.title for s in answer.sources}
+
+
+def test_a_hop_not_found_leaves_the_question_to_be_read_whole(server, corpus, tmp_path, offline_env):
+    server.handler = lambda body: hopping_model(body, answers={"Who founded the Marren Observatory?": "not found"})
+    with hippo.open(tmp_path / "store", extractor="none", extra=llm_extra(server)) as kg:
+        kg.index(corpus)
+        answer = kg.ask(QUESTION, k=3)
+    assert answer.text.startswith("Tomas Vey") and not any(n.startswith("hop") for n in answer.notes)
+    assert [q for q, _ in answer_requests(server)] == ["Who founded the Marren Observatory?", QUESTION]
+
+
+def test_reader_hops_off_reads_the_question_whole(server, corpus, tmp_path, offline_env):
+    server.handler = hopping_model
+    with hippo.open(tmp_path / "store", extractor="none", reader_hops=False, extra=llm_extra(server)) as kg:
+        kg.index(corpus)
+        answer = kg.ask(QUESTION, k=3)
+    assert answer.text.startswith("Tomas Vey") and "hops" not in server.tasks()
