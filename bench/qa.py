@@ -27,8 +27,8 @@ of questions whose gold passages are all among the passages shown, and seconds p
 Writes bench/results/qa-<set>.json (the one results shape) and .md.
 
 Usage: python bench/qa.py --set demo|2wiki|locomo [--rows closed,dense,...] [-k 5] [--limit N] [--offset N]
-                          [--thought auto|on|off] [--compare on|off] [--hops on|off] [--store-root DIR] [--fresh] [--name NAME]
-                          [--append]
+                          [--thought auto|on|off] [--compare on|off] [--hops on|off] [--store-root DIR] [--fresh]
+                          [--name NAME] [--append]
 """
 
 from __future__ import annotations
