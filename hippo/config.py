@@ -138,10 +138,13 @@ class Settings:
         models, which answered held-out questions better without (see ``hippo.llm.qa.answers_with_thought``).
     reader_compare : bool
         A question that chooses between two named things by a date ("Which film came out first, A or
-        B?") is answered by asking the reader each one's date and comparing the dates in code (a hippo
-        addition, see ``hippo.llm.compare``): the small local readers answer such questions at about
-        chance. Costs three requests instead of one on those questions (four when a date cannot be read
-        and the ordinary reader answers); ``False`` reads them as any other.
+        B?", "Was A or B born first?") is answered by asking the reader each one's date, from the
+        passages retrieved for that date's own question and the question's hits, and comparing the
+        dates in code (a hippo addition, see ``hippo.llm.compare``): the small local readers answer
+        such questions at about chance. "Who lived longer, A or B?" asks each one's birth and death.
+        Costs three requests instead of one on those questions (five for lifespans; one more when a
+        date cannot be read and the ordinary reader answers), and a retrieval per date asked;
+        ``False`` reads them as any other.
     reader_hops : bool
         Any other question is first split by the model into one-fact questions ("Who founded the
         Marren Observatory?", then "In which village was #1 born?"), answered in turn, a later hop from

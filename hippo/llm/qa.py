@@ -97,7 +97,7 @@ def llm_answer(question: str, hits: Sequence[Hit], client: LLMClient, *, passage
 
 def _read_by_hops(question: str, shown: list[Hit], client: LLMClient, retrieve: Retrieve | None) -> Reading | None:
     """The answer to the last of the one-fact questions ``question`` splits into, each answered in turn;
-    ``None`` when it is one fact, the plan cannot be read, or a hop's answer is not found.
+    ``None`` when it is one fact, the plan cannot be read, or a hop's answer is not found in its passages.
 
     The first hop reads the question's own passages (they name what it asks about); a later hop,
     which names an earlier answer, reads the passages ``retrieve`` finds for it.
@@ -112,7 +112,7 @@ def _read_by_hops(question: str, shown: list[Hit], client: LLMClient, retrieve: 
         asked = fill(step, answers)
         passages = list(retrieve(asked))[:len(shown)] if retrieve and n > 1 else shown
         text, used, found, more = _read_question(asked, passages or shown, client, False)
-        if not found:
+        if not found or not used:  # a hop's answer is quoted from a passage; one no passage holds is a guess
             return None
         answers.append(strip_citations(text))
         cited.update((h.passage_id, h) for h in used)
