@@ -112,6 +112,8 @@ def link_names(query: str, index: NameIndex) -> np.ndarray:
     array([7])
     >>> link_names("Who is the father of Juan Jiménez?", NameIndex({"jiménez": 3}))
     array([], dtype=int64)
+    >>> link_names("Where was Ada born?", NameIndex({"where": 1, "ada": 2, "born": 3}))
+    array([2])
     """
     words, runs = _query_words(query)
     found: list[int] = []
@@ -129,8 +131,13 @@ def link_names(query: str, index: NameIndex) -> np.ndarray:
 
 
 def _whole_run(runs: list[int], at: int) -> bool:
-    """Whether the word at ``at`` is a capitalised run on its own (or a lower-case word, matched as written)."""
+    """Whether the word at ``at`` is a capitalised run on its own.
+
+    A lower-case word or a question word never links alone: the graph holds junk entities named
+    "where", "who" or "born" (a parser's misreadings), and linking them from every "Where was X
+    born?" seeded the same unrelated articles at the top of every such question's hits.
+    """
     run = runs[at]
     if run < 0:
-        return True
+        return False
     return (at == 0 or runs[at - 1] != run) and (at + 1 == len(runs) or runs[at + 1] != run)
