@@ -276,17 +276,17 @@ def main() -> int:
     reading = {"reader_thought": thought, "reader_compare": args.compare == "on", "reader_hops": args.hops == "on"}
     suffix = ("+thought" if thinks else "") + ("-nocompare" if args.compare == "off" else "") + (
         "-nohops" if args.hops == "off" else "")
-    for row in rows:
-        label = row if row == "closed" else row + suffix
-        methods[label] = {**run_row(row, questions, args.k, args.set != "locomo", reading, log).summary(),
-                        "ran_at": time.strftime("%Y-%m-%dT%H:%M")}
     facts = {"questions": len(questions), "offset": args.offset, "k": args.k, "reader": reader,
              "index_seconds": index_seconds, "embed_model": settings["embed_model"],
              "extractor": settings["extractor"], "machine": machine_info()}
-    path = write_results(RESULTS, name, methods, facts,
-                         notes="EM/F1 with SQuAD normalisation (max over aliases); every row read by the same model "
-                               "from its top-k passages; `gold` shows the gold passages (the reader's ceiling). "
-                               "Produced by `python bench/qa.py`.")
+    for row in rows:  # the file is written after each row, so a run cut short keeps the rows it finished
+        label = row if row == "closed" else row + suffix
+        methods[label] = {**run_row(row, questions, args.k, args.set != "locomo", reading, log).summary(),
+                          "ran_at": time.strftime("%Y-%m-%dT%H:%M")}
+        path = write_results(RESULTS, name, methods, facts,
+                             notes="EM/F1 with SQuAD normalisation (max over aliases); every row read by the same "
+                                   "model from its top-k passages; `gold` shows the gold passages (the reader's "
+                                   "ceiling). Produced by `python bench/qa.py`.")
     print(path.with_suffix(".md").read_text())
     return 0
 
