@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from hippo.errors import LLMError
 from hippo.llm.client import ChatRequest, LLMClient, Reply, step_on
@@ -106,7 +106,7 @@ def _read_by_hops(question: str, shown: list[Hit], client: LLMClient, retrieve: 
     if plan is None:
         return None
     answers: list[str] = []
-    cited: dict[str, Hit] = {}
+    cited: list[Hit] = []
     notes: list[str] = []
     for n, step in enumerate(plan, start=1):
         asked = fill(step, answers)
@@ -115,9 +115,15 @@ def _read_by_hops(question: str, shown: list[Hit], client: LLMClient, retrieve: 
         if not found or not used:  # a hop's answer is quoted from a passage; one no passage holds is a guess
             return None
         answers.append(strip_citations(text))
-        cited.update((h.passage_id, h) for h in used)
+        cited += used
         notes += [*more, f"hop {n}: {asked} {answers[-1]}"]
-    return _with_marks(answers[-1], len(cited)), list(cited.values()), True, notes
+    cited = _distinct(cited)
+    return _with_marks(answers[-1], len(cited)), cited, True, notes
+
+
+def _distinct(hits: Iterable[Hit]) -> list[Hit]:
+    """``hits`` once per passage, in order of first appearance (the last hit of a passage stands for it)."""
+    return list({h.passage_id: h for h in hits}.values())
 
 
 def _read_question(question: str, shown: list[Hit], client: LLMClient, thought: bool) -> Reading:
@@ -193,7 +199,7 @@ def _choose_by_date(question: str, choice: DateChoice, shown: list[Hit], client:
         values = (dates[0], dates[1])
     if (index := pick(choice, values)) is None:
         return None
-    cited = list({h.passage_id: h for _, used, _ in read for h in used}.values())
+    cited = _distinct(h for _, used, _ in read for h in used)
     notes = [note for *_, noted in read for note in noted]
     return _with_marks(choice.candidates[index], len(cited)), cited, True, notes
 
@@ -215,7 +221,7 @@ def _date_of(asked: str, candidate: str, other: str, shown: list[Hit], client: L
     def titled(hit: Hit, name: str) -> bool:
         return (hit.title or "").strip().lower() == name.lower()
 
-    pool = list({h.passage_id: h for h in [*(retrieve(asked) if retrieve else ()), *shown]}.values())
+    pool = _distinct([*(retrieve(asked) if retrieve else ()), *shown])
     own = ([h for h in pool if titled(h, candidate)]
            or [h for h in pool if names(h, candidate) and not names(h, other)])
     linked = [h for h in pool if h not in own and h.title and not titled(h, other) and not names(h, other)
