@@ -210,23 +210,32 @@ def test_the_api_key_never_leaves_the_request_header(server, model, corpus, tmp_
     assert stored == []
 
 
+def ask_indexed(server, corpus, tmp_path, question: str, k: int, **settings) -> hippo.Answer:
+    """``kg.ask(question, k=k)`` on a new store of ``corpus`` read by ``server`` (no extractor: no facts)."""
+    with hippo.open(tmp_path / "store", extractor="none", extra=llm_extra(server), **settings) as kg:
+        kg.index(corpus)
+        return kg.ask(question, k=k)
+
+
+def answer_requests(server) -> list[tuple[str, str]]:
+    """(question, passages shown) of each answer request, in order."""
+    contents = [r.body["messages"][-1]["content"] for r in server.requests if r.task == "answer"]
+    return [(c.rsplit("Question: ", 1)[1], c.rsplit("Question: ", 1)[0]) for c in contents]
+
+
 @pytest.mark.parametrize(("content", "finish"), [("", "stop"), ("   \n ", "stop"),
                                                  ("The founder of the observatory was a woman who " * 6, "length")])
 def test_an_unreadable_answer_falls_back_to_quoted_sentences_with_a_note(server, corpus, tmp_path, offline_env,
                                                                           content, finish):
     server.handler = lambda body: reply(content, finish_reason=finish)
-    with hippo.open(tmp_path / "store", extractor="none", extra=llm_extra(server)) as kg:
-        kg.index(corpus)
-        answer = kg.ask(QUESTION, k=3)
+    answer = ask_indexed(server, corpus, tmp_path, QUESTION, k=3)
     assert answer.mode == "extractive" and answer.text and answer.sources
     assert answer.notes and "holds no readable answer" in answer.notes[0]
 
 
 def test_a_not_found_reply_says_so_and_keeps_the_passages(server, corpus, tmp_path, offline_env):
     server.handler = lambda body: reply("Not found.")
-    with hippo.open(tmp_path / "store", extractor="none", extra=llm_extra(server)) as kg:
-        kg.index(corpus)
-        answer = kg.ask("Who paid for the dome of the observatory?", k=3)
+    answer = ask_indexed(server, corpus, tmp_path, "Who paid for the dome of the observatory?", k=3)
     assert not answer.found and answer.text == "Not found in the indexed documents." and len(answer.hits) == 3
     assert answer.sources == () and answer.chain == ()
 
@@ -257,9 +266,7 @@ def test_a_thought_cut_at_the_token_limit_is_followed_by_a_request_for_the_answe
         return reply(rambling, finish_reason="length") if thinking else reply("Kettleby")
 
     server.handler = handler
-    with hippo.open(tmp_path / "store", extractor="none", extra=llm_extra(server)) as kg:
-        kg.index(corpus)
-        answer = kg.ask(QUESTION, k=3)
+    answer = ask_indexed(server, corpus, tmp_path, QUESTION, k=3)
     assert answer.mode == "llm" and answer.text.startswith("Kettleby [1]")
     assert answer.notes and "asked again for the answer alone" in answer.notes[0]
     systems = [r.body["messages"][0]["content"] for r in server.requests if r.task == "answer"]
@@ -268,9 +275,7 @@ def test_a_thought_cut_at_the_token_limit_is_followed_by_a_request_for_the_answe
 
 def test_reader_thought_off_asks_for_the_answer_alone(server, corpus, tmp_path, offline_env):
     server.handler = lambda body: reply("Kettleby")
-    with hippo.open(tmp_path / "store", extractor="none", reader_thought=False, extra=llm_extra(server)) as kg:
-        kg.index(corpus)
-        answer = kg.ask(QUESTION, k=3)
+    answer = ask_indexed(server, corpus, tmp_path, QUESTION, k=3, reader_thought=False)
     assert answer.text.startswith("Kettleby [1]")
     assert [r.body["messages"][0]["content"] for r in server.requests if r.task == "answer"] == [ANSWER_ALONE_SYSTEM]
 
@@ -291,15 +296,12 @@ def comparing_model(body, dates=BORN):
 
 def test_a_comparison_by_date_is_decided_from_each_candidates_date(server, corpus, tmp_path, offline_env):
     server.handler = comparing_model
-    with hippo.open(tmp_path / "store", extractor="none", extra=llm_extra(server)) as kg:
-        kg.index(corpus)
-        answer = kg.ask(COMPARISON, k=3)
+    answer = ask_indexed(server, corpus, tmp_path, COMPARISON, k=3)
     assert answer.mode == "llm" and answer.found and answer.text.startswith("Ada Lindqvist [1]")
     assert {s.title for s in answer.sources} == {"Tomas Vey", "Ada Lindqvist"}  # the passages holding each date
     assert [n for n in answer.notes if "compared by date" in n] == [
         "compared by date: When was Tomas Vey born? 1852", "compared by date: When was Ada Lindqvist born? 1838"]
-    asked = [r.body["messages"][-1]["content"].rsplit("Question: ", 1)[1] for r in server.requests
-             if r.task == "answer"]
+    asked = [question for question, _ in answer_requests(server)]
     assert asked == ["When was Tomas Vey born?", "When was Ada Lindqvist born?"]  # never the comparison itself
     assert server.tasks().count("date_question") == 1  # the second question is the first with the name put in
 
@@ -314,7 +316,7 @@ def test_each_candidates_date_is_read_from_passages_retrieved_for_its_own_questi
         answer = kg.ask("Was Tomas Vey or Ada Lindqvist born first?", k=1)
     assert answer.text.startswith("Ada Lindqvist [1]")
     assert {s.title for s in answer.sources} == {"Tomas Vey", "Ada Lindqvist"}
-    shown = [r.body["messages"][-1]["content"] for r in server.requests if r.task == "answer"]
+    shown = [passages for _, passages in answer_requests(server)]
     assert "born in Brackenmouth in 1852" in shown[0] and "born in 1838 in Kettleby" in shown[1]
     assert {h.title for h in answer.hits} >= {"Tomas Vey", "Ada Lindqvist"}  # the passages cited are among the hits
 
@@ -329,9 +331,7 @@ def test_who_lived_longer_is_decided_from_four_dates(server, corpus, tmp_path, o
         return reply(LIVES.get(asked, "Ada Lindqvist"))
 
     server.handler = model
-    with hippo.open(tmp_path / "store", extractor="none", extra=llm_extra(server)) as kg:
-        kg.index(corpus)
-        answer = kg.ask("Who lived longer, Ada Lindqvist or Tomas Vey?", k=3)
+    answer = ask_indexed(server, corpus, tmp_path, "Who lived longer, Ada Lindqvist or Tomas Vey?", k=3)
     assert answer.text.startswith("Tomas Vey [1]")  # 78 years against 71
     assert [n.removeprefix("compared by date: ") for n in answer.notes if "compared by date" in n] == [
         "When was Ada Lindqvist born? 1838", "When did Ada Lindqvist die? 1909",
@@ -341,18 +341,14 @@ def test_who_lived_longer_is_decided_from_four_dates(server, corpus, tmp_path, o
 
 def test_a_comparison_whose_date_is_not_found_is_read_as_any_question(server, corpus, tmp_path, offline_env):
     server.handler = lambda body: comparing_model(body, dates={"Tomas Vey": "1852", "Ada Lindqvist": "not found"})
-    with hippo.open(tmp_path / "store", extractor="none", extra=llm_extra(server)) as kg:
-        kg.index(corpus)
-        answer = kg.ask(COMPARISON, k=3)
+    answer = ask_indexed(server, corpus, tmp_path, COMPARISON, k=3)
     assert answer.text.startswith("Tomas Vey [1]") and not any("compared" in n for n in answer.notes)
     assert server.tasks()[-1] == "answer" and server.requests[-1].body["messages"][-1]["content"].endswith(COMPARISON)
 
 
 def test_reader_compare_off_reads_a_comparison_as_any_question(server, corpus, tmp_path, offline_env):
     server.handler = comparing_model
-    with hippo.open(tmp_path / "store", extractor="none", reader_compare=False, extra=llm_extra(server)) as kg:
-        kg.index(corpus)
-        answer = kg.ask(COMPARISON, k=3)
+    answer = ask_indexed(server, corpus, tmp_path, COMPARISON, k=3, reader_compare=False)
     assert answer.text.startswith("Tomas Vey [1]") and "date_question" not in server.tasks()
 
 
@@ -367,18 +363,10 @@ def hopping_model(body, answers=HOPS):
     return reply(answers.get(last.rsplit("Question: ", 1)[1], "Tomas Vey"))
 
 
-def answer_requests(server) -> list[tuple[str, str]]:
-    """(question, passages shown) of each answer request, in order."""
-    contents = [r.body["messages"][-1]["content"] for r in server.requests if r.task == "answer"]
-    return [(c.rsplit("Question: ", 1)[1], c.rsplit("Question: ", 1)[0]) for c in contents]
-
-
 def test_a_multi_hop_question_is_answered_one_hop_at_a_time(server, corpus, tmp_path, offline_env):
     """The second hop names the first's answer and reads the passages retrieved for it (k=1 shows one)."""
     server.handler = hopping_model
-    with hippo.open(tmp_path / "store", extractor="none", extra=llm_extra(server)) as kg:
-        kg.index(corpus)
-        answer = kg.ask(QUESTION, k=1)
+    answer = ask_indexed(server, corpus, tmp_path, QUESTION, k=1)
     assert answer.found and answer.text.startswith("Kettleby [1]")
     assert [n for n in answer.notes if n.startswith("hop")] == [
         "hop 1: Who founded the Marren Observatory? Ada Lindqvist",
@@ -392,16 +380,12 @@ def test_a_multi_hop_question_is_answered_one_hop_at_a_time(server, corpus, tmp_
 
 def test_a_hop_not_found_leaves_the_question_to_be_read_whole(server, corpus, tmp_path, offline_env):
     server.handler = lambda body: hopping_model(body, answers={"Who founded the Marren Observatory?": "not found"})
-    with hippo.open(tmp_path / "store", extractor="none", extra=llm_extra(server)) as kg:
-        kg.index(corpus)
-        answer = kg.ask(QUESTION, k=3)
+    answer = ask_indexed(server, corpus, tmp_path, QUESTION, k=3)
     assert answer.text.startswith("Tomas Vey") and not any(n.startswith("hop") for n in answer.notes)
     assert [q for q, _ in answer_requests(server)] == ["Who founded the Marren Observatory?", QUESTION]
 
 
 def test_reader_hops_off_reads_the_question_whole(server, corpus, tmp_path, offline_env):
     server.handler = hopping_model
-    with hippo.open(tmp_path / "store", extractor="none", reader_hops=False, extra=llm_extra(server)) as kg:
-        kg.index(corpus)
-        answer = kg.ask(QUESTION, k=3)
+    answer = ask_indexed(server, corpus, tmp_path, QUESTION, k=3, reader_hops=False)
     assert answer.text.startswith("Tomas Vey") and "hops" not in server.tasks()
