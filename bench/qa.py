@@ -252,6 +252,8 @@ def main() -> int:
     unknown = sorted(set(rows) - set(ROWS))
     if unknown:
         parser.error(f"unknown row(s) {', '.join(unknown)}; choose from {', '.join(ROWS)}")
+    if not rows:  # the results file is written after each row
+        parser.error(f"--rows names no row; choose from {', '.join(ROWS)}")
     root = Path(args.store_root)
     if args.set == "demo":
         questions, corpora = demo_questions(root, args.limit, args.offset)
