@@ -85,6 +85,30 @@ def sign_test(wins: int, losses: int) -> float:
     return min(1.0, 2 * tail)
 
 
+def write_partial(args: argparse.Namespace, done: list[dict], methods: list[str], right: dict[str, list[bool]],
+                  latencies: dict[str, list[float]], cycles: list[int], stops: Counter[str],
+                  counts: dict) -> Path:
+    """Write the results of the stories read so far, so a run cut short (an LLM reader takes hours) keeps them."""
+    total = sum(len(s["questions"]) for s in done)
+    results = {}
+    for method in methods:
+        results[method] = {"accuracy": round(sum(right[method]) / total, 4),
+                           "latency_ms_p50": round(percentile_ms(latencies[method], 50), 2),
+                           "latency_ms_p95": round(percentile_ms(latencies[method], 95), 2)}
+        if method == "comorag" and cycles:
+            results[method]["cycles_mean"] = round(sum(cycles) / len(cycles), 3)
+    facts = {"stories": len(done), "questions": total, "passages": counts["passages"], "k": args.k,
+             "query": args.query, "reader": READERS[args.reader], "paired": paired(right),
+             "reader_with_every_passage": round(counts["every_passage"] / total, 4),
+             "option_alone_with_every_passage": round(counts["option_alone"] / total, 4),
+             "stores_reused": counts["reused"], "index_seconds": round(counts["index_seconds"], 1),
+             "cluster_seconds": round(counts["cluster_seconds"], 1), "clusters_per_level": counts["layers"],
+             "comorag_stopped": dict(stops.most_common()), "extractor": "spacy", "machine": machine_info()}
+    return write_results(RESULTS, args.set, results, facts,
+                         notes="Each story is its own store; accuracy of the same reader over each "
+                               "method's top-k passages. Produced by `python bench/quality.py`.")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--methods", default="dense;hipporag;comorag", help="';'-separated methods")
@@ -150,24 +174,9 @@ def main() -> int:
                     else:
                         chosen, _ = choose_option(q["question"], q["options"], hits, kg.embedder())
                     right[method].append(chosen == q["gold"])
-    total = sum(len(s["questions"]) for s in stories)
-    results = {}
-    for method in methods:
-        results[method] = {"accuracy": round(sum(right[method]) / total, 4),
-                           "latency_ms_p50": round(percentile_ms(latencies[method], 50), 2),
-                           "latency_ms_p95": round(percentile_ms(latencies[method], 95), 2)}
-        if method == "comorag" and cycles:
-            results[method]["cycles_mean"] = round(sum(cycles) / len(cycles), 3)
-    facts = {"stories": len(stories), "questions": total, "passages": passages, "k": args.k, "query": args.query,
-             "reader": READERS[args.reader], "paired": paired(right),
-             "reader_with_every_passage": round(every_passage / total, 4),
-             "option_alone_with_every_passage": round(option_alone / total, 4), "stores_reused": reused,
-             "index_seconds": round(index_seconds, 1), "cluster_seconds": round(cluster_seconds, 1),
-             "clusters_per_level": dict(layers), "comorag_stopped": dict(stops.most_common()),
-             "extractor": "spacy", "machine": machine_info()}
-    path = write_results(RESULTS, args.set, results, facts,
-                         notes="Each story is its own store; accuracy of the same reader over each "
-                               "method's top-k passages. Produced by `python bench/quality.py`.")
+        path = write_partial(args, stories[:number + 1], methods, right, latencies, cycles, stops, {
+            "passages": passages, "every_passage": every_passage, "option_alone": option_alone, "reused": reused,
+            "index_seconds": index_seconds, "cluster_seconds": cluster_seconds, "layers": dict(layers)})
     print(path.with_suffix(".md").read_text())
     return 0
 

@@ -32,6 +32,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
 QUESTION = "In which village was the founder of the Marren Observatory born?"
+ONE_FACT = "Who founded the Marren Observatory?"
+"""Asked of the real model: the page's answer, citations and chain are what is tested, and a one-fact
+question is three model requests where the two-hop one is five (its hops are tested in tests/llm)."""
 WAIT_MS = 60_000  # the first question loads the embedding model in the server
 ANSWER_MS = 300_000  # the local model's first answer also loads the model; 2 shared cores are slow
 GRAPH_FRAME = "iframe[src*='hippo_graph']"
@@ -203,8 +206,9 @@ def test_the_demo_question_is_answered_with_its_chain(demo_store: DemoStore, chr
     from playwright.sync_api import expect
 
     with running_ui(demo_store.path, tmp_path / "server.log") as url, browser_tab(chromium, url, ANSWER_MS) as page:
-        ask(page, QUESTION, "Graph walk (hipporag)", wait_ms=ANSWER_MS)
+        ask(page, ONE_FACT, "Graph walk (hipporag)", wait_ms=ANSWER_MS)
         expect(page.get_by_text("local model", exact=True)).to_be_visible()
+        expect(page.get_by_text("Ada Lindqvist [1]", exact=False).first).to_be_visible()
         expect(page.get_by_role("heading", name="How the answer follows")).to_be_visible()
         expect(page.get_by_role("heading", name="The chain in the graph")).to_be_visible()
         steps = page.locator("ol li")
