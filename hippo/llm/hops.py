@@ -15,6 +15,7 @@ This module only reads plans; :func:`hippo.llm.qa.llm_answer` asks the model.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 __all__ = ["MAX_HOPS", "fill", "parse_plan"]
 
@@ -24,11 +25,13 @@ _STEP = re.compile(r"^\s*(\d+)\s*[.):]\s*(.+?)\s*$")
 _REFERENCE = re.compile(r"#(\d+)")
 
 
-def parse_plan(reply: str) -> list[str] | None:
+def parse_plan(reply: str, question: str = "") -> list[str] | None:
     """The numbered questions of ``reply`` when they make a plan of two to :data:`MAX_HOPS` hops, else ``None``.
 
     A plan is numbered 1, 2, ... in order, each step a question, each later step naming an earlier
-    answer and the last step naming one; one step (a question that asks one fact) is no plan.
+    answer and the last step naming one; one step (a question that asks one fact) is no plan, and
+    neither is one whose step repeats ``question`` (the model copied it instead of splitting it, and
+    its other steps then ask about the answer to the whole question).
 
     >>> parse_plan("1. Who wrote The Salt Road?\\n2. In which town was #1 born?")
     ['Who wrote The Salt Road?', 'In which town was #1 born?']
@@ -36,6 +39,15 @@ def parse_plan(reply: str) -> list[str] | None:
     True
     >>> parse_plan("1. Who wrote The Salt Road?\\n2. Where was Ann Ives born?") is None  # no hop joins them
     True
+    >>> parse_plan("1. Who owned the ship that sank?\\n2. Which firm did #1 found?",
+    ...            "Who owned the ship that sank?") is None
+    True
+    >>> parse_plan("1. Who is the wife of the author of Salt Road?\\n2. Who is the author of #1?",
+    ...            "Who is the wife of the author of novel Salt Road?") is None
+    True
+    >>> parse_plan("1. Who is the author of novel Salt Road?\\n2. Who is the wife of #1?",
+    ...            "Who is the wife of the author of novel Salt Road?")
+    ['Who is the author of novel Salt Road?', 'Who is the wife of #1?']
     """
     steps = []
     for line in reply.splitlines():
@@ -51,9 +63,18 @@ def parse_plan(reply: str) -> list[str] | None:
         named = [int(r) for r in _REFERENCE.findall(step)]
         if not named or any(not 1 <= r < n for r in named):
             return None
-    if _REFERENCE.search(steps[0]):
+    if _REFERENCE.search(steps[0]) or any(_restates(step, question) for step in steps):
         return None
     return steps
+
+
+def _restates(step: str, question: str) -> bool:
+    """Whether ``step`` holds every word of ``question`` but at most one (the question copied, a word dropped).
+
+    A real first step drops the outer relation with its glue ("mother of the"), two words at least.
+    """
+    missing = Counter(re.findall(r"\w+", question.lower())) - Counter(re.findall(r"\w+", step.lower()))
+    return bool(question) and sum(missing.values()) <= 1
 
 
 def fill(step: str, answers: list[str]) -> str:

@@ -242,6 +242,10 @@ _HOPS_EXAMPLES = (
     ("Who is the father-in-law of Tam Ives?", "1. Who is the spouse of Tam Ives?\n2. Who is the father of #1?"),
     ("Where did the wife of the architect of Dunmoor Kirk die?",
      "1. Who was the architect of Dunmoor Kirk?\n2. Who was the wife of #1?\n3. Where did #2 die?"),
+    ("In which year was the mill built by Isobel Kerr restored?",
+     "1. Which mill did Isobel Kerr build?\n2. In which year was #1 restored?"),
+    ("Which river flows through the town whose harbour Ann Ives designed?",
+     "1. The harbour of which town did Ann Ives design?\n2. Which river flows through #1?"),
     ("Are Halvard Mill and Loch Arrin in the same country?", "1. Are Halvard Mill and Loch Arrin in the same country?"),
 )
 """Invented, as every example hippo's prompts hold: a question of the benchmarks in an example is a leak."""

@@ -389,3 +389,13 @@ def test_reader_hops_off_reads_the_question_whole(server, corpus, tmp_path, offl
     server.handler = hopping_model
     answer = ask_indexed(server, corpus, tmp_path, QUESTION, k=3, reader_hops=False)
     assert answer.text.startswith("Tomas Vey") and "hops" not in server.tasks()
+
+
+def test_a_plan_that_copies_the_question_is_not_followed(server, corpus, tmp_path, offline_env):
+    """A small model sometimes 'splits' a question into itself plus a question about its answer."""
+    copied = QUESTION.replace("the Marren", "Marren")  # one word dropped: still the whole question
+    server.handler = lambda body: (reply(f"1. {copied}\n2. Who founded #1?") if task_of(body) == "hops"
+                                   else hopping_model(body))
+    answer = ask_indexed(server, corpus, tmp_path, QUESTION, k=3)
+    assert answer.text.startswith("Tomas Vey") and not any(n.startswith("hop") for n in answer.notes)
+    assert [q for q, _ in answer_requests(server)] == [QUESTION]
