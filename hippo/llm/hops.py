@@ -17,12 +17,15 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-__all__ = ["MAX_HOPS", "fill", "parse_plan"]
+__all__ = ["MAX_HOPS", "fill", "of_plan", "parse_plan"]
 
 MAX_HOPS = 4
 """Longer plans are not followed: a small model that splits a question into five parts has misread it."""
 _STEP = re.compile(r"^\s*(\d+)\s*[.):]\s*(.+?)\s*$")
 _REFERENCE = re.compile(r"#(\d+)")
+_NAME = r"(?:#\d+|[A-Z0-9][^\s,?]*(?: (?:(?:of|the|and|de|la|von|van|du|del|in|on|for|to) )*[A-Z0-9(][^\s,?]*)*)"
+_RELATION_OF_NAME = re.compile(r"\bthe ((?:[a-z-]+ ){0,2}[a-z-]+) of ((?:the )?(?:[a-z]+ )?" + _NAME + ")")
+"""'the founder of the Marren Observatory', 'the director of film Blood Street', 'the father of #1'."""
 
 
 def parse_plan(reply: str, question: str = "") -> list[str] | None:
@@ -75,6 +78,32 @@ def _restates(step: str, question: str) -> bool:
     """
     missing = Counter(re.findall(r"\w+", question.lower())) - Counter(re.findall(r"\w+", step.lower()))
     return bool(question) and sum(missing.values()) <= 1
+
+
+def of_plan(question: str) -> list[str] | None:
+    """A plan read from the question's own words, for when the model wrote none: each "the <relation> of
+    <name>" is a hop of its own, innermost (rightmost) first, replaced by its answer in what is left.
+
+    The model splits most questions of this shape; this catches those it leaves whole or garbles. It
+    stops when what is left would ask nothing but the answer itself ("Who is #1?").
+
+    >>> of_plan("Which ship did the father of the founder of Salt Fair captain?")
+    ['Who or what is the founder of Salt Fair?', 'Who or what is the father of #1?', 'Which ship did #2 captain?']
+    >>> of_plan("Who is the mother of the director of film Blood Street?")
+    ['Who or what is the director of film Blood Street?', 'Who is the mother of #1?']
+    >>> of_plan("Who wrote The Salt Road?") is None
+    True
+    """
+    steps: list[str] = []
+    rest = question
+    while (found := list(_RELATION_OF_NAME.finditer(rest))) and len(steps) < MAX_HOPS - 1:
+        match = found[-1]
+        left = f"{rest[:match.start()]}#{len(steps) + 1}{rest[match.end():]}"
+        if len(re.findall(r"(?<!#)\b[^\W\d]\w*", left)) < 3:
+            break
+        steps.append(f"Who or what is the {match.group(1)} of {match.group(2)}?")
+        rest = left
+    return [*steps, rest] if steps else None
 
 
 def fill(step: str, answers: list[str]) -> str:

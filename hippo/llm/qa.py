@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from hippo.errors import LLMError
 from hippo.llm.client import ChatRequest, LLMClient, Reply, step_on
 from hippo.llm.compare import Date, DateChoice, date_choice, life_questions, lifespan, parse_date, pick
-from hippo.llm.hops import fill, parse_plan
+from hippo.llm.hops import fill, of_plan, parse_plan
 from hippo.llm.local import ContextOverflowError
 from hippo.llm.prompts import answer_example_text, answer_messages, date_question_messages, hops_messages
 from hippo.llm.replies import strip_reasoning
@@ -100,9 +100,13 @@ def _read_by_hops(question: str, shown: list[Hit], client: LLMClient, retrieve: 
     ``None`` when it is one fact, the plan cannot be read, or a hop's answer is not found in its passages.
 
     The first hop reads the question's own passages (they name what it asks about); a later hop,
-    which names an earlier answer, reads the passages ``retrieve`` finds for it.
+    which names an earlier answer, reads the passages ``retrieve`` finds for it. When the model writes
+    no plan, one is read from the question's "the <relation> of <name>" phrases. A hop answered without
+    a citation (the 1.5B model may name "Dunmoor School" for a passage's "Kirk School in Dunmoor") is
+    read once more with a thought, so the sentence that holds the answer is quoted before it is named.
     """
-    plan = parse_plan(strip_reasoning(client.chat(ChatRequest(hops_messages(question), max_tokens=128)).text))
+    reply = strip_reasoning(client.chat(ChatRequest(hops_messages(question), max_tokens=128)).text)
+    plan = parse_plan(reply, question) or of_plan(question)
     if plan is None:
         return None
     answers: list[str] = []
@@ -112,6 +116,9 @@ def _read_by_hops(question: str, shown: list[Hit], client: LLMClient, retrieve: 
         asked = fill(step, answers)
         passages = list(retrieve(asked))[:len(shown)] if retrieve and n > 1 else shown
         text, used, found, more = _read_question(asked, passages or shown, client, False)
+        if found and not used:  # an answer no passage is cited for: read again, the sentence that holds it first
+            text, used, found, again = _read_question(asked, passages or shown, client, True)
+            more = [*more, f"hop {n}: no passage cited, read again with a thought", *again]
         if not found or not used:  # a hop's answer is quoted from a passage; one no passage holds is a guess
             return None
         answers.append(strip_citations(text))

@@ -166,16 +166,17 @@ def test_fact_filter_runs_by_default_when_an_llm_is_configured(server, model, co
 
 def test_cli_ask_answers_with_citations_in_llm_mode(server, model, corpus, tmp_path, llm_env):
     model.answer = "Kettleby [3]. The observatory's founder, Ada Lindqvist [2], was born there [3]."
+    question = "In which village was the Marren Observatory's founder born?"  # no "the X of Y": no hops
     runner, store = CliRunner(), str(tmp_path / "store")
     assert runner.invoke(app, ["index", str(corpus), "--store", store]).exit_code == 0
-    result = runner.invoke(app, ["ask", QUESTION, "-k", "3", "--store", store])
+    result = runner.invoke(app, ["ask", question, "-k", "3", "--store", store])
     assert result.exit_code == 0, result.output
     assert ("A: Kettleby [1]. The observatory's founder, Ada Lindqvist [2], was born there [1]. "
             f"(LLM endpoint {MODEL})") in result.output
     [request] = [r for r in server.requests if r.task == "answer"]
     prompt = request.body["messages"][-1]["content"]
-    assert prompt.startswith("[1] ") and "\n\n[3] " in prompt and prompt.endswith(f"Question: {QUESTION}")
-    answer = json.loads(runner.invoke(app, ["ask", QUESTION, "-k", "3", "--store", store, "--json"]).output)
+    assert prompt.startswith("[1] ") and "\n\n[3] " in prompt and prompt.endswith(f"Question: {question}")
+    answer = json.loads(runner.invoke(app, ["ask", question, "-k", "3", "--store", store, "--json"]).output)
     assert answer["mode"] == "llm" and len(answer["sources"]) == 2
     assert [s["passage_id"] for s in answer["sources"]] == [answer["hits"][2]["passage_id"],
                                                            answer["hits"][1]["passage_id"]]
@@ -245,7 +246,7 @@ THOUGHT = ("Thought: The Marren Observatory was founded by Ada Lindqvist [{obs}]
 
 
 def test_the_reader_thinks_first_and_cites_the_passages_of_its_thought(server, corpus, tmp_path, offline_env):
-    with hippo.open(tmp_path / "store", extractor="none", extra=llm_extra(server)) as kg:
+    with hippo.open(tmp_path / "store", extractor="none", extra=llm_extra(server), reader_hops=False) as kg:
         kg.index(corpus)
         titles = [h.title for h in kg.retrieve(QUESTION, k=3)]
         server.handler = lambda body: reply(THOUGHT.format(obs=titles.index("Marren Observatory") + 1,
@@ -266,7 +267,7 @@ def test_a_thought_cut_at_the_token_limit_is_followed_by_a_request_for_the_answe
         return reply(rambling, finish_reason="length") if thinking else reply("Kettleby")
 
     server.handler = handler
-    answer = ask_indexed(server, corpus, tmp_path, QUESTION, k=3)
+    answer = ask_indexed(server, corpus, tmp_path, QUESTION, k=3, reader_hops=False)
     assert answer.mode == "llm" and answer.text.startswith("Kettleby [1]")
     assert answer.notes and "asked again for the answer alone" in answer.notes[0]
     systems = [r.body["messages"][0]["content"] for r in server.requests if r.task == "answer"]
@@ -275,7 +276,7 @@ def test_a_thought_cut_at_the_token_limit_is_followed_by_a_request_for_the_answe
 
 def test_reader_thought_off_asks_for_the_answer_alone(server, corpus, tmp_path, offline_env):
     server.handler = lambda body: reply("Kettleby")
-    answer = ask_indexed(server, corpus, tmp_path, QUESTION, k=3, reader_thought=False)
+    answer = ask_indexed(server, corpus, tmp_path, QUESTION, k=3, reader_thought=False, reader_hops=False)
     assert answer.text.startswith("Kettleby [1]")
     assert [r.body["messages"][0]["content"] for r in server.requests if r.task == "answer"] == [ANSWER_ALONE_SYSTEM]
 
@@ -393,9 +394,41 @@ def test_reader_hops_off_reads_the_question_whole(server, corpus, tmp_path, offl
 
 def test_a_plan_that_copies_the_question_is_not_followed(server, corpus, tmp_path, offline_env):
     """A small model sometimes 'splits' a question into itself plus a question about its answer."""
-    copied = QUESTION.replace("the Marren", "Marren")  # one word dropped: still the whole question
+    question = "In which village was the Marren Observatory's founder born?"
+    copied = question.replace("the Marren", "Marren")  # one word dropped: still the whole question
     server.handler = lambda body: (reply(f"1. {copied}\n2. Who founded #1?") if task_of(body) == "hops"
                                    else hopping_model(body))
-    answer = ask_indexed(server, corpus, tmp_path, QUESTION, k=3)
+    answer = ask_indexed(server, corpus, tmp_path, question, k=3)
     assert answer.text.startswith("Tomas Vey") and not any(n.startswith("hop") for n in answer.notes)
-    assert [q for q, _ in answer_requests(server)] == [QUESTION]
+    assert [q for q, _ in answer_requests(server)] == [question]
+
+
+def test_without_a_plan_from_the_model_the_question_of_phrases_make_one(server, corpus, tmp_path, offline_env):
+    """QUESTION left whole by the model: "the founder of the Marren Observatory" is asked first."""
+    answers = {**HOPS, "Who or what is the founder of the Marren Observatory?": "Ada Lindqvist"}
+    server.handler = lambda body: (reply(f"1. {QUESTION}") if task_of(body) == "hops"
+                                   else hopping_model(body, answers))
+    answer = ask_indexed(server, corpus, tmp_path, QUESTION, k=1)
+    assert answer.text.startswith("Kettleby [1]")
+    assert [q for q, _ in answer_requests(server)] == ["Who or what is the founder of the Marren Observatory?",
+                                                       "In which village was Ada Lindqvist born?"]
+
+
+def test_a_hop_answered_in_words_no_passage_holds_is_read_again_with_a_thought(server, corpus, tmp_path,
+                                                                                offline_env):
+    """'the Lindqvist woman' is in no passage: the hop is asked again, the sentence quoted before the name."""
+    def model(body):
+        hop = body["messages"][-1]["content"].rsplit("Question: ", 1)[-1]
+        if hop == "Who founded the Marren Observatory?" and body["messages"][0]["content"] == ANSWER_ALONE_SYSTEM:
+            return reply("the Lindqvist woman")
+        if body["messages"][0]["content"] == ANSWER_SYSTEM:
+            return reply("Thought: The observatory was founded by Ada Lindqvist [1]. Answer: Ada Lindqvist [1]")
+        return hopping_model(body)
+
+    server.handler = model
+    answer = ask_indexed(server, corpus, tmp_path, QUESTION, k=1)
+    assert answer.text.startswith("Kettleby [1]")
+    assert "hop 1: no passage cited, read again with a thought" in answer.notes
+    assert "hop 1: Who founded the Marren Observatory? Ada Lindqvist" in answer.notes
+    assert [r.body["messages"][0]["content"] == ANSWER_SYSTEM for r in server.requests
+            if r.task == "answer"] == [False, True, False]
