@@ -149,8 +149,9 @@ class Settings:
         Any other question is first split by the model into one-fact questions ("Who founded the
         Marren Observatory?", then "In which village was #1 born?"), answered in turn, a later hop from
         the passages retrieved for it with the earlier answer put in (self-ask / IRCoT; see
-        ``hippo.llm.hops``). One more request per question, and two or more per hop; when the plan
-        is one step or cannot be read, or a hop is not found, the question is read whole.
+        ``hippo.llm.hops``). One more request per question, and two or more per hop; when the model's
+        plan is one step, unreadable or copies the question, the plan is read from the question's
+        "the <relation> of <name>" phrases; with neither plan, or a hop not found, the question is read whole.
     memory_units : str
         When MemGAS memory units (document/session, passage/turn, summary, keywords) are built and
         associated with the units of earlier documents: ``"conversations"`` (at ingest for conversation

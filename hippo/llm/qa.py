@@ -114,10 +114,10 @@ def _read_by_hops(question: str, shown: list[Hit], client: LLMClient, retrieve: 
     notes: list[str] = []
     for n, step in enumerate(plan, start=1):
         asked = fill(step, answers)
-        passages = list(retrieve(asked))[:len(shown)] if retrieve and n > 1 else shown
-        text, used, found, more = _read_question(asked, passages or shown, client, False)
+        passages = (list(retrieve(asked))[:len(shown)] if retrieve and n > 1 else None) or shown
+        text, used, found, more = _read_question(asked, passages, client, False)
         if found and not used:  # an answer no passage is cited for: read again, the sentence that holds it first
-            text, used, found, again = _read_question(asked, passages or shown, client, True)
+            text, used, found, again = _read_question(asked, passages, client, True)
             more = [*more, f"hop {n}: no passage cited, read again with a thought", *again]
         if not found or not used:  # a hop's answer is quoted from a passage; one no passage holds is a guess
             return None
