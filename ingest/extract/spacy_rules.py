@@ -64,6 +64,8 @@ CLAUSE_KEEP = {"acl:relcl", "acl"}
 as the sentence says; the entity the argument becomes is cut to its head noun (see spacy_names). A name
 is identified already ("Ada Lindqvist, who founded X," is Ada Lindqvist), so its clauses are left out."""
 Raw = tuple[Token, str, Token]  # (subject head, predicate, object head) before phrases are built
+HONORIFICS = {"mr", "mrs", "ms", "miss", "messrs", "dr", "mme", "mlle", "sir", "dame", "madam", "madame"}
+"""Titles of address ("Mr. Baker"): split off a name like any title, but they state nothing about the person."""
 EDGE_DROP = {"case", "cc", "mark", "punct"}  # never the first or last word of an argument
 PHRASE_INNER_PUNCT = {"-", "–", "'", "/", "&", ".", "’"}
 
@@ -136,6 +138,8 @@ def title_phrase(head: Token) -> Arg | None:
     _, title = split_title(head, phrase_tokens(head))
     doc = head.doc
     nouns = [i for i in title if doc[i].pos_ in ("NOUN", "PROPN") and doc[i].head.i not in title]
+    if all(doc[i].lower_.rstrip(".") in HONORIFICS for i in title if doc[i].pos_ != "PUNCT"):
+        return None  # "Mr." is how the sentence addresses Baker, not what Baker is
     return Arg(nouns[-1], tuple(_trim(doc, title, nouns[-1]))) if nouns else None
 
 

@@ -101,6 +101,13 @@ def test_title_before_a_person_is_split_off(extractor):
         ("Tom Berg", "is", "the physicist")}
 
 
+def test_a_title_of_address_is_split_off_without_a_fact(extractor):
+    """"Mr." says how the sentence addresses Baker, not what Baker is: no (Baker, is, Mr.), no "Mr." node."""
+    (result,) = extractor.extract(["Mr. Baker found an opening under the house in Leeds."])
+    assert not any(t.object.rstrip(".").lower() == "mr" for t in result.triples)
+    assert not any(m.display.rstrip(".").lower() == "mr" for m in result.entities)
+
+
 @needs_model
 def test_apposition_of_two_places_is_containment(extractor):
     assert facts(extractor, "The observatory lies in Uppsala, Sweden.") == {
