@@ -17,15 +17,14 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from hippo.text import relation_chain
+
 __all__ = ["MAX_HOPS", "fill", "of_plan", "parse_plan"]
 
 MAX_HOPS = 4
 """Longer plans are not followed: a small model that splits a question into five parts has misread it."""
 _STEP = re.compile(r"^\s*(\d+)\s*[.):]\s*(.+?)\s*$")
 _REFERENCE = re.compile(r"#(\d+)")
-_NAME = r"(?:#\d+|[A-Z0-9][^\s,?]*(?: (?:(?:of|the|and|de|la|von|van|du|del|in|on|for|to) )*[A-Z0-9(][^\s,?]*)*)"
-_RELATION_OF_NAME = re.compile(r"\bthe ((?:[a-z-]+ ){0,2}[a-z-]+) of ((?:the )?(?:[a-z]+ )?" + _NAME + ")")
-"""'the founder of the Marren Observatory', 'the director of film Blood Street', 'the father of #1'."""
 
 
 def parse_plan(reply: str, question: str = "") -> list[str] | None:
@@ -96,12 +95,10 @@ def of_plan(question: str) -> list[str] | None:
     """
     steps: list[str] = []
     rest = question
-    while (found := list(_RELATION_OF_NAME.finditer(rest))) and len(steps) < MAX_HOPS - 1:
-        match = found[-1]
-        left = f"{rest[:match.start()]}#{len(steps) + 1}{rest[match.end():]}"
+    for relation, name, left in relation_chain(question)[:MAX_HOPS - 1]:
         if len(re.findall(r"(?<!#)\b[^\W\d]\w*", left)) < 3:
             break
-        steps.append(f"Who or what is the {match.group(1)} of {match.group(2)}?")
+        steps.append(f"Who or what is the {relation} of {name}?")
         rest = left
     return [*steps, rest] if steps else None
 

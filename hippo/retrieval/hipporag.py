@@ -26,7 +26,7 @@ All queries of a call are embedded and scored in one batch, and PageRank runs fo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -34,10 +34,10 @@ from hippo.graph.linking import NameIndex, build_name_index, link_names
 from hippo.graph.matrix import GraphMatrix, build_graph
 from hippo.graph.ppr import personalized_pagerank
 from hippo.ingest.extract.labels import title_label
-from hippo.memory.extractive import STOPWORDS, words
 from hippo.model import Hit, Why, make_id
 from hippo.retrieval.base import RetrievalContext, make_hits
 from hippo.retrieval.dense import passage_table
+from hippo.retrieval.relations import asked_relation_facts, with_predicate_words
 from hippo.stores.base import GraphStore
 from hippo.stores.vectors import VectorTable
 from hippo.text import normalize_name
@@ -123,6 +123,9 @@ class _Seeds:
     fact_rows: np.ndarray
     note: str | None = None  # why the facts were not filtered, or why none is left
     named_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # the entities the query names
+    bridge_facts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    """Facts whose other entity leads on (:func:`bridge_articles`): those the LLM filter kept, else the one
+    fact per hop of the query's relation chain that names the hop's bridge (``relation_links``)."""
 
 
 def floored(scores: np.ndarray, live: np.ndarray, floor: float) -> np.ndarray:
@@ -202,37 +205,8 @@ def _with_named(state: GraphState, seed: _Seeds, query: str, top_k: int, damping
     for row, weight in zip(named.tolist(), weights.tolist()):
         merged[row] = max(merged.get(row, 0.0), weight)
     rows = np.fromiter(merged, dtype=np.int64, count=len(merged))
-    return _Seeds(rows, np.fromiter(merged.values(), dtype=np.float64, count=len(merged)), seed.fact_rows, seed.note,
-                  named)
-
-
-LEXICAL_CANDIDATES = 50
-"""Facts per query, best by cosine, whose predicates are compared word by word with the question."""
-
-
-def _stems(text: str) -> set[str]:
-    """Crude stems of a text's content words: "founder" and "founded" share "found"."""
-    return {w[:5] if len(w) >= 6 else w for w in words(text) if w not in STOPWORDS and len(w) > 2}
-
-
-def _with_predicate_words(context: RetrievalContext, state: GraphState, queries: Sequence[str],
-                          scores: np.ndarray, weight: float) -> np.ndarray:
-    """Cosines plus ``weight`` x the share of a top fact's predicate words that the question writes.
-
-    A small sentence encoder ranks "X was founded in 1871" and "X has been part of Y" above "X was
-    founded by Ada" for "the founder of X": the relation the question asks about is one word, and
-    the names dominate the embedding. Only the top :data:`LEXICAL_CANDIDATES` facts are compared.
-    """
-    out = scores.copy()
-    for column, query in enumerate(queries):
-        asked = _stems(query)
-        row = np.where(state.facts.live, scores[column], -np.inf)
-        top = np.argpartition(-row, min(LEXICAL_CANDIDATES, row.size) - 1)[:LEXICAL_CANDIDATES]
-        found = context.store.facts(state.facts.ids[top].tolist())
-        share = np.array([len(_stems(f.predicate) & asked) / max(len(_stems(f.predicate)), 1)
-                          if (f := found.get(i)) else 0.0 for i in state.facts.ids[top].tolist()])
-        out[column, top] += weight * share
-    return out
+    return replace(seed, entity_rows=rows, entity_weights=np.fromiter(merged.values(), dtype=np.float64,
+                                                                      count=len(merged)), named_rows=named)
 
 
 def _filter_facts(context: RetrievalContext, state: GraphState, queries: Sequence[str],
@@ -271,13 +245,22 @@ def query_seeds(context: RetrievalContext, state: GraphState, queries: Sequence[
         return dense, reset, [_Seeds(np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64))] * len(queries)
     fact_scores = state.facts.scores(context.embedder().query(list(queries), against="fact"))
     if settings.fact_lexical > 0:
-        fact_scores = _with_predicate_words(context, state, queries, fact_scores, settings.fact_lexical)
+        fact_scores = with_predicate_words(context, state, queries, fact_scores, settings.fact_lexical)
+    asked = asked_relation_facts(context, state, queries, fact_scores) if settings.relation_links > 0 else []
+    for column, hops in enumerate(asked):
+        for rows in hops:
+            fact_scores[column, rows] += settings.relation_links
     shown = max(settings.linking_top_k, settings.filter_candidates) if context.fact_filter else settings.linking_top_k
     top = [_top_facts(state, fact_scores[i], shown, settings.fact_floor) for i in range(len(queries))]
     kept, notes = _filter_facts(context, state, queries, [facts for facts, _ in top])
     seeds = [_entity_seeds(state, facts, normalised, settings.linking_top_k, note, settings.seed_named_only,
                            settings.seed_rarity)
              for facts, (_, normalised), note in zip(kept, top, notes)]
+    if context.fact_filter is not None:
+        seeds = [replace(seed, bridge_facts=seed.fact_rows) for seed in seeds]
+    elif asked:  # one bridge per hop: the fact that names it leads each hop
+        seeds = [replace(seed, bridge_facts=np.array([rows[0] for rows in hops], dtype=np.int64))
+                 for seed, hops in zip(seeds, asked)]
     if settings.link_query_names:
         seeds = [seed if seed.note == FILTER_KEPT_NONE else
                  _with_named(state, seed, query, settings.linking_top_k, settings.seed_rarity,
@@ -327,13 +310,15 @@ def _top(scores: np.ndarray, live: np.ndarray, k: int) -> np.ndarray:
 def bridge_articles(state: GraphState, seed: _Seeds, mass: np.ndarray, count: int) -> list[int]:
     """Passage rows of the articles of the first ``count`` bridge entities, one passage each (its most massive).
 
-    A bridge is an entity of a fact the LLM filter kept (in the filter's order, subject before object)
+    A bridge is an entity of one of the seed's ``bridge_facts`` (a fact the LLM filter kept, in the filter's
+    order, or one that states the relation the query asks of a name, best first; subject before object)
     that the query does not name and whose name is a document's title: for "where was the founder of X
-    born?" the kept fact "X was founded by Y" makes Y's own article evidence. PageRank alone ranks it
+    born?" the fact "X was founded by Y" makes Y's own article evidence. PageRank alone ranks it
     low, below the many passages that mention X (and Y) without saying where Y was born.
     """
     named = set(seed.named_rows.tolist())
-    ends = np.stack([state.graph.fact_subject[seed.fact_rows], state.graph.fact_object[seed.fact_rows]], axis=1)
+    facts = seed.bridge_facts
+    ends = np.stack([state.graph.fact_subject[facts], state.graph.fact_object[facts]], axis=1)
     out: list[int] = []
     for row in dict.fromkeys(ends.ravel().tolist()):
         articles = state.title_passages.get(row)
@@ -349,13 +334,16 @@ def _ranked(context: RetrievalContext, state: GraphState, mass: np.ndarray, seed
     """The top ``k`` passages by PageRank mass, each explained by what touches it: the seeds it mentions and
     the linked facts it states (not every linked fact under every hit).
 
-    With facts the LLM filter kept, the articles of their bridge entities (:func:`bridge_articles`) come
-    second, after the best passage, wherever PageRank ranked them.
+    The articles of the bridge entities (:func:`bridge_articles`) come second, after the best passage,
+    wherever PageRank ranked them.
     """
     rows = _top(mass, state.passages.live, k)
-    if context.settings.bridge_articles and context.fact_filter is not None and seed.note is None:
+    count = context.settings.bridge_articles
+    if context.fact_filter is None:
+        count = min(count, 1) * seed.bridge_facts.size  # a relation chain's bridges: one per hop
+    if count and seed.bridge_facts.size and seed.note is None:
         top = rows.tolist()
-        bridges = bridge_articles(state, seed, mass, context.settings.bridge_articles)
+        bridges = bridge_articles(state, seed, mass, count)
         rows = np.array(list(dict.fromkeys(top[:1] + bridges + top[1:]))[:k], dtype=np.int64)
     entity_ids = state.entities.ids[seed.entity_rows].tolist()
     fact_ids = state.facts.ids[seed.fact_rows].tolist()

@@ -83,3 +83,42 @@ def test_hipporag_as_published_and_hippo_settings_both_run(kg_demo_graph, overri
         hits = kg.retrieve("Which company built the telescope with which Comet Vey was discovered?", k=5,
                            method="hipporag")
     assert len(hits) == 5 and all(h.why.fallback is None for h in hits)
+
+
+def test_a_relation_chain_is_read_innermost_first():
+    from hippo.text import relation_chain
+
+    chain = relation_chain("Which steamship was captained by the father of the founder of the Starfall Festival?")
+    assert [(relation, name) for relation, name, _ in chain] == [("founder", "the Starfall Festival"),
+                                                                 ("father", "#1")]
+    assert relation_chain("Who founded the Marren Observatory?") == []
+
+
+def test_the_facts_that_state_the_asked_relation_lead_to_the_bridges_article(kg_demo_graph):
+    """"the founder of X": of X's facts, "X was founded by Ada Lindqvist" states the relation asked (stem
+    "found"), so Ada Lindqvist is seeded and her article comes second; with relation_links 0 PageRank ranks it below the
+    passages that merely mention X, as HippoRAG 2 does."""
+    question = "In which village was the founder of the Marren Observatory born?"
+    location = kg_demo_graph.store.location
+    with hippo.open(location, relation_links=0.1) as kg:
+        linked = kg.retrieve(question, k=5, method="hipporag")
+    with hippo.open(location, relation_links=0.0) as kg:
+        plain = kg.retrieve(question, k=5, method="hipporag")
+    assert [h.title for h in linked][:2] == ["Marren Observatory", "Ada Lindqvist"]
+    assert "Marren Observatory was founded by Ada Lindqvist" in linked[0].why.facts
+    assert "Ada Lindqvist" in linked[1].why.seed_entities
+    assert "Ada Lindqvist" not in [h.title for h in plain][:2]
+
+
+def test_a_chain_follows_the_bridge_to_the_next_hop(kg_demo_graph):
+    """The founder of the Starfall Festival is Mira Castellane; her father's relation is asked of her."""
+    from hippo.retrieval.relations import asked_relation_facts
+
+    with hippo.open(kg_demo_graph.store.location, relation_links=0.1) as kg:
+        state = kg.graph_state()
+        question = "Which steamship was captained by the father of the founder of the Starfall Festival?"
+        scores = state.facts.scores(kg.embedder().query([question], against="fact"))
+        (hops,) = asked_relation_facts(kg._context, state, [question], scores)
+        texts = [[f.text for f in kg.store.facts(state.facts.ids[rows].tolist()).values()] for rows in hops]
+    assert any("founded by Mira Castellane" in t for t in texts[0]), texts
+    assert len(hops) == 2 and any("Mira Castellane" in t for t in texts[1]), texts

@@ -1,0 +1,119 @@
+"""Query-to-fact scores lifted by the relation the question asks about, read word by word.
+
+A small sentence encoder scores a fact mostly by the names it shares with the question: for "In which
+village was the founder of the Marren Observatory born?" it ranks "The Marren Observatory was founded in
+1871" and "The Marren Observatory has been part of the University" above "The Marren Observatory was
+founded by Ada Lindqvist", the one fact that leads on. The relation the question asks about is a single
+word ("founder"), and the predicate that states it shares that word's stem ("founded by"). Two ways to use
+it, both added to the cosines before HippoRAG 2's top facts are chosen (``hippo.retrieval.hipporag``):
+
+- :func:`with_predicate_words` (``fact_lexical``): every top fact, by the share of its predicate's words
+  the whole question writes;
+- :func:`asked_relation_facts` (``relation_links``): only facts about the name of the question's innermost
+  "the <relation> of <name>" phrase, when their predicate writes the relation (the first hop of the
+  question, answerable from the question's own words, as :func:`hippo.llm.hops.of_plan` reads it), and
+  on along the chain the question writes ("the father of the founder of X"); the other entity of such a
+  fact is a bridge, whose article ``hipporag`` ranks high.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from hippo.graph.linking import link_names
+from hippo.memory.extractive import STOPWORDS, words
+from hippo.retrieval.base import RetrievalContext
+from hippo.text import relation_chain
+
+if TYPE_CHECKING:
+    from hippo.retrieval.hipporag import GraphState
+
+__all__ = ["asked_relation_facts", "stems", "with_predicate_words"]
+
+LEXICAL_CANDIDATES = 50
+"""Facts per query, best by cosine, whose predicates are compared word by word with the question."""
+
+
+def stems(text: str) -> set[str]:
+    """Crude stems of a text's content words: "founder" and "founded" share "found".
+
+    >>> sorted(stems("was founded by"))
+    ['found']
+    """
+    return {w[:5] if len(w) >= 6 else w for w in words(text) if w not in STOPWORDS and len(w) > 2}
+
+
+def _best(scores: np.ndarray, rows: np.ndarray, count: int) -> np.ndarray:
+    """The ``count`` of ``rows`` with the highest ``scores`` (all of them when fewer)."""
+    if rows.size <= count:
+        return rows
+    return rows[np.argpartition(-scores[rows], count - 1)[:count]]
+
+
+def _predicates(context: RetrievalContext, state: GraphState, rows: np.ndarray) -> list[str]:
+    """The predicate of each fact row ("" for a fact the store no longer holds)."""
+    ids = state.facts.ids[rows].tolist()
+    found = context.store.facts(ids)
+    return [found[i].predicate if i in found else "" for i in ids]
+
+
+def with_predicate_words(context: RetrievalContext, state: GraphState, queries: Sequence[str], scores: np.ndarray,
+                         weight: float) -> np.ndarray:
+    """Cosines plus ``weight`` x the share of a top fact's predicate words that the question writes.
+
+    Only the top :data:`LEXICAL_CANDIDATES` facts by cosine are compared; ``scores`` is (queries, facts).
+    """
+    out = scores.copy()
+    for column, query in enumerate(queries):
+        asked = stems(query)
+        top = _best(scores[column], np.flatnonzero(state.facts.live), LEXICAL_CANDIDATES)
+        share = [len(stems(p) & asked) / max(len(stems(p)), 1) for p in _predicates(context, state, top)]
+        out[column, top] += weight * np.asarray(share)
+    return out
+
+
+def asked_relation_facts(context: RetrievalContext, state: GraphState, queries: Sequence[str],
+                         scores: np.ndarray) -> list[list[np.ndarray]]:
+    """Per question, per hop of its relation chain, the fact rows that state the hop's relation: the fact
+    that names the hop's bridge first, then the others best first.
+
+    The question's "the <relation> of <name>" phrases are read as a chain, innermost first
+    (:func:`hippo.text.relation_chain`: "the father of the founder of X" asks who founded X, then that
+    person's father). A hop's name is linked to the graph as query names are
+    (:func:`hippo.graph.linking.link_names`: a whole name), or is the previous hop's bridge; of the
+    :data:`LEXICAL_CANDIDATES` facts about it best by cosine, those whose predicate shares a stem with the
+    relation are kept ("founder" / "was founded by", "director" / "directed"). The hop's bridge is the
+    other entity of its first such fact that is a name (not a date or a number). The chain stops at a hop
+    with no fact; a question without such a phrase, or whose name is not in the graph, has none.
+    ``scores`` is (queries, facts).
+    """
+    return [_chain_facts(context, state, query, scores[column]) for column, query in enumerate(queries)]
+
+
+def _chain_facts(context: RetrievalContext, state: GraphState, query: str, scores: np.ndarray) -> list[np.ndarray]:
+    graph = state.graph
+    hops: list[np.ndarray] = []
+    bridges: list[int] = []
+    for relation, name, _ in relation_chain(query):
+        if name.startswith("#"):
+            hop = int(name[1:]) - 1
+            named = np.array(bridges[hop:hop + 1], dtype=np.int64)
+        else:
+            named = link_names(name, state.names)
+        about = np.isin(graph.fact_subject, named) | np.isin(graph.fact_object, named)
+        rows = _best(scores, np.flatnonzero(about & state.facts.live), LEXICAL_CANDIDATES)
+        asked = stems(relation)
+        rows = np.array([row for row, predicate in zip(rows.tolist(), _predicates(context, state, rows))
+                         if stems(predicate) & asked], dtype=np.int64)
+        rows = rows[np.argsort(-scores[rows], kind="stable")]
+        ends = np.stack([graph.fact_subject[rows], graph.fact_object[rows]], axis=1).ravel().tolist()
+        at = next((i for i, e in enumerate(ends) if e in state.names.named and e not in named), None)
+        if at is None:
+            break
+        first = at // 2
+        hops.append(np.concatenate([rows[first:first + 1], rows[:first], rows[first + 1:]]))
+        bridges.append(ends[at])
+    return hops
