@@ -110,7 +110,8 @@ class Settings:
     relation_links : float
         Added to the cosine of a fact about the name of the question's innermost "the <relation> of
         <name>" when its predicate writes the relation ("the founder of X" / "X was founded by Y"; see
-        hippo.retrieval.relations); 0 ranks facts by cosine alone, as HippoRAG 2.
+        hippo.retrieval.relations), and the article of each hop's bridge entity ranks second when no LLM
+        filter runs (with ``bridge_articles`` above 0); 0 ranks facts by cosine alone, as HippoRAG 2.
     fact_floor : float
         A linked fact weighs (cosine - floor) / (best cosine - floor), at least 0; 0 keeps HippoRAG 2's
         min-max scaling, where the best of poor facts still weighs 1.
@@ -233,7 +234,7 @@ class Settings:
     name_seed_weight: float = 2.0
     fact_floor: float = 0.0
     fact_lexical: float = 0.0
-    relation_links: float = 0.0
+    relation_links: float = 0.1
     seed_rarity: str = "inverse"
     title_entities: bool = True
     title_edge_weight: float = 2.0
@@ -297,7 +298,7 @@ class Settings:
         if self.fact_lexical < 0:
             raise ConfigError(f"fact_lexical={self.fact_lexical} must be 0 or more (default 0).")
         if self.relation_links < 0:
-            raise ConfigError(f"relation_links={self.relation_links} must be 0 or more (default 0).")
+            raise ConfigError(f"relation_links={self.relation_links} must be 0 or more (default 0.1).")
         if not 0.0 <= self.fact_floor < 1.0:
             raise ConfigError(f"fact_floor={self.fact_floor} must be in [0, 1) (0: min-max as HippoRAG 2).")
         if self.embed_precision not in ("float32", "bfloat16"):

@@ -26,7 +26,7 @@ import numpy as np
 from hippo.graph.linking import link_names
 from hippo.memory.extractive import STOPWORDS, words
 from hippo.retrieval.base import RetrievalContext
-from hippo.text import relation_chain
+from hippo.text import normalize_name, relation_chain
 
 if TYPE_CHECKING:
     from hippo.retrieval.hipporag import GraphState
@@ -38,12 +38,14 @@ LEXICAL_CANDIDATES = 50
 
 
 def stems(text: str) -> set[str]:
-    """Crude stems of a text's content words: "founder" and "founded" share "found".
+    """Crude stems of a text's content words, hyphenated ones split: "founder" and "founded" share "found",
+    "director" and "co-directed" share "direc".
 
-    >>> sorted(stems("was founded by"))
-    ['found']
+    >>> sorted(stems("was co-directed by"))
+    ['direc']
     """
-    return {w[:5] if len(w) >= 6 else w for w in words(text) if w not in STOPWORDS and len(w) > 2}
+    parts = (part for word in words(text) for part in word.split("-"))
+    return {w[:5] if len(w) >= 6 else w for w in parts if w not in STOPWORDS and len(w) > 2}
 
 
 def _best(scores: np.ndarray, rows: np.ndarray, count: int) -> np.ndarray:
@@ -94,26 +96,58 @@ def asked_relation_facts(context: RetrievalContext, state: GraphState, queries: 
 
 
 def _chain_facts(context: RetrievalContext, state: GraphState, query: str, scores: np.ndarray) -> list[np.ndarray]:
-    graph = state.graph
     hops: list[np.ndarray] = []
     bridges: list[int] = []
     for relation, name, _ in relation_chain(query):
         if name.startswith("#"):
-            hop = int(name[1:]) - 1
-            named = np.array(bridges[hop:hop + 1], dtype=np.int64)
+            named = np.array(bridges[int(name[1:]) - 1:int(name[1:])], dtype=np.int64)
         else:
             named = link_names(name, state.names)
-        about = np.isin(graph.fact_subject, named) | np.isin(graph.fact_object, named)
-        rows = _best(scores, np.flatnonzero(about & state.facts.live), LEXICAL_CANDIDATES)
+        rows = _best(scores, _facts_about(context, state, named), LEXICAL_CANDIDATES)
         asked = stems(relation)
         rows = np.array([row for row, predicate in zip(rows.tolist(), _predicates(context, state, rows))
                          if stems(predicate) & asked], dtype=np.int64)
         rows = rows[np.argsort(-scores[rows], kind="stable")]
-        ends = np.stack([graph.fact_subject[rows], graph.fact_object[rows]], axis=1).ravel().tolist()
-        at = next((i for i, e in enumerate(ends) if e in state.names.named and e not in named), None)
-        if at is None:
+        found = _bridge(context, state, rows, named)
+        if found is None:
             break
-        first = at // 2
-        hops.append(np.concatenate([rows[first:first + 1], rows[:first], rows[first + 1:]]))
-        bridges.append(ends[at])
+        at, bridge = found
+        hops.append(np.concatenate([rows[at:at + 1], rows[:at], rows[at + 1:]]))
+        bridges.append(bridge)
     return hops
+
+
+def _facts_about(context: RetrievalContext, state: GraphState, named: np.ndarray) -> np.ndarray:
+    """Live fact rows with one of the ``named`` entities as subject or object, or stated by the article of
+    one of them: the title entity "Palo Alto (2013 film)" has no fact of its own, its article's subject
+    ("Palo Alto is a 2013 film directed by Gia Coppola") does."""
+    graph = state.graph
+    about = np.isin(graph.fact_subject, named) | np.isin(graph.fact_object, named)
+    articles = [state.title_passages[row] for row in named.tolist() if row in state.title_passages]
+    if articles:
+        ids = state.passages.ids[np.concatenate(articles)].tolist()
+        row_of = context.cache.get("fact_rows", lambda: {f: r for r, f in enumerate(state.facts.ids.tolist())})
+        stated = [row_of[f.id] for facts in context.store.facts_of_passages(ids).values() for f in facts
+                  if f.id in row_of]
+        about[stated] = True
+    return np.flatnonzero(about & state.facts.live & (graph.fact_subject >= 0))
+
+
+def _bridge(context: RetrievalContext, state: GraphState, rows: np.ndarray,
+            named: np.ndarray) -> tuple[int, int] | None:
+    """(position in ``rows``, entity row) of the first fact end that is a name other than the hop's own: not
+    one of the ``named`` entities, nor a name written inside theirs ("Palo Alto" in "Palo Alto (2013
+    film)")."""
+    graph = state.graph
+    ends = np.stack([graph.fact_subject[rows], graph.fact_object[rows]], axis=1).ravel().tolist()
+    candidates = [e for e in dict.fromkeys(ends) if e in state.names.named and e not in set(named.tolist())]
+    if not candidates:
+        return None
+    ids = state.entities.ids[np.array(candidates + named.tolist(), dtype=np.int64)].tolist()
+    found = context.store.entities(ids)
+    own = [normalize_name(found[i].display) for i in ids[len(candidates):] if i in found]
+    for entity, entity_id in zip(candidates, ids):
+        text = normalize_name(found[entity_id].display) if entity_id in found else ""
+        if text and not any(text in name or name in text for name in own):
+            return ends.index(entity) // 2, entity
+    return None
