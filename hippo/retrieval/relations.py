@@ -126,7 +126,7 @@ def _facts_about(context: RetrievalContext, state: GraphState, named: np.ndarray
     articles = [state.title_passages[row] for row in named.tolist() if row in state.title_passages]
     if articles:
         ids = state.passages.ids[np.concatenate(articles)].tolist()
-        row_of = context.cache.get("fact_rows", lambda: {f: r for r, f in enumerate(state.facts.ids.tolist())})
+        row_of = context.cache.get("relations.fact_rows", lambda: {f: r for r, f in enumerate(state.facts.ids.tolist())})
         stated = [row_of[f.id] for facts in context.store.facts_of_passages(ids).values() for f in facts
                   if f.id in row_of]
         about[stated] = True
