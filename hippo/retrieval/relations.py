@@ -31,10 +31,22 @@ from hippo.text import normalize_name, relation_chain
 if TYPE_CHECKING:
     from hippo.retrieval.hipporag import GraphState
 
-__all__ = ["asked_relation_facts", "stems", "with_predicate_words"]
+__all__ = ["RELATION_WORDS", "asked_relation_facts", "relation_stems", "stems", "with_predicate_words"]
 
 LEXICAL_CANDIDATES = 50
 """Facts per query, best by cosine, whose predicates are compared word by word with the question."""
+RELATION_WORDS = {
+    "father": "son daughter child", "mother": "son daughter child", "parent": "son daughter child",
+    "son": "father mother child", "daughter": "father mother child", "child": "father mother son daughter",
+    "husband": "married wife spouse", "wife": "married husband spouse", "spouse": "married husband wife",
+    "performer": "performed sung recorded singer", "singer": "sung recorded", "composer": "composed music score",
+    "author": "written wrote", "writer": "written wrote", "birth": "born", "death": "died", "burial": "buried",
+    "founder": "established created", "creator": "created", "producer": "produced",
+}
+"""Predicate words that state a relation without sharing its stem: "the father of X" is stated as "X is the
+son of Y", "the husband of X" as "X married Y". Stems of these words count as the relation's own."""
+GENERIC_RELATIONS = {"place", "date", "year", "time", "name", "count", "city"}
+"""Stems of a relation's generic head, dropped when the relation asks more ("place" of birth)."""
 
 
 def stems(text: str) -> set[str]:
@@ -46,6 +58,19 @@ def stems(text: str) -> set[str]:
     """
     parts = (part for word in words(text) for part in word.split("-"))
     return {w[:5] if len(w) >= 6 else w for w in parts if w not in STOPWORDS and len(w) > 2}
+
+
+def relation_stems(relation: str) -> set[str]:
+    """The stems a predicate may share with an asked relation: its own, and those of :data:`RELATION_WORDS`.
+
+    A generic head ("place" of birth, "date" of death) is left out when more is asked: "took place" does
+    not state a birthplace.
+
+    >>> sorted(relation_stems("father")), sorted(relation_stems("place of birth"))
+    (['child', 'daugh', 'fathe', 'son'], ['birth', 'born'])
+    """
+    asked = stems(relation) | stems(" ".join(RELATION_WORDS.get(word, "") for word in words(relation)))
+    return asked - GENERIC_RELATIONS or asked
 
 
 def _best(scores: np.ndarray, rows: np.ndarray, count: int) -> np.ndarray:
@@ -104,7 +129,7 @@ def _chain_facts(context: RetrievalContext, state: GraphState, query: str, score
         else:
             named = link_names(name, state.names)
         rows = _best(scores, _facts_about(context, state, named), LEXICAL_CANDIDATES)
-        asked = stems(relation)
+        asked = relation_stems(relation)
         rows = np.array([row for row, predicate in zip(rows.tolist(), _predicates(context, state, rows))
                          if stems(predicate) & asked], dtype=np.int64)
         rows = rows[np.argsort(-scores[rows], kind="stable")]
@@ -126,7 +151,8 @@ def _facts_about(context: RetrievalContext, state: GraphState, named: np.ndarray
     articles = [state.title_passages[row] for row in named.tolist() if row in state.title_passages]
     if articles:
         ids = state.passages.ids[np.concatenate(articles)].tolist()
-        row_of = context.cache.get("relations.fact_rows", lambda: {f: r for r, f in enumerate(state.facts.ids.tolist())})
+        row_of = context.cache.get("relations.fact_rows",
+                                   lambda: {f: r for r, f in enumerate(state.facts.ids.tolist())})
         stated = [row_of[f.id] for facts in context.store.facts_of_passages(ids).values() for f in facts
                   if f.id in row_of]
         about[stated] = True
