@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["ALNUM", "RELATION_OF_NAME", "count_tokens", "normalize_name", "relation_chain", "split_sentences",
-           "split_tokens"]
+__all__ = ["ALNUM", "RELATION_OF_NAME", "RELATIVE_CLAUSE", "count_tokens", "normalize_name", "relation_chain",
+           "split_sentences", "split_tokens"]
 
 # A sentence ends at . ! ? (optionally followed by closing quotes/brackets) before whitespace
 # and an opening capital, digit, quote or bracket. Common abbreviations do not end one.
@@ -25,6 +25,10 @@ _NAME = r"(?:#\d+|[A-Z0-9][^\s,?]*(?: (?:(?:of|the|and|de|la|von|van|du|del|in|o
 RELATION_OF_NAME = re.compile(r"\bthe ((?:[a-z-]+ ){0,2}[a-z-]+) of ((?:the )?(?:[a-z]+ )?" + _NAME + ")")
 """'the founder of the Marren Observatory', 'the director of film Blood Street', 'the father of #1':
 group 1 is the relation, group 2 the name (a capitalised run, or a hop's ``#n``)."""
+RELATIVE_CLAUSE = re.compile(r"\bthe [a-z-]+ (?:that|which|who) ((?:(?!the )[a-z-]+ ){0,2}(?!the )[a-z-]+) ((?:the )?"
+                             + _NAME + ")")
+"""'the company that built the Lindqvist Refractor', 'the film that was directed by #1': group 1 is the
+relation (the clause's verb), group 2 the name."""
 
 
 def split_sentences(text: str) -> list[str]:
@@ -81,21 +85,25 @@ def normalize_name(name: str) -> str:
     return " ".join(words)
 
 
-def relation_chain(question: str) -> list[tuple[str, str, str]]:
+def relation_chain(question: str, clauses: bool = False) -> list[tuple[str, str, str]]:
     """The question's "the <relation> of <name>" phrases as a chain of hops, innermost (rightmost) first.
 
     Each hop is (relation, name, rest): the name is a capitalised run or ``#n``, the answer of hop ``n``
     (the phrase a hop answers is replaced by its number in what is left, so "the father of the founder
     of X" reads as "the founder of X", then "the father of #1"); ``rest`` is the question with this hop's
-    phrase so replaced.
+    phrase so replaced. With ``clauses``, a relative clause on a name is a hop too ("the company that
+    built X": relation "built", name X).
 
     >>> relation_chain("Which ship did the father of the founder of Salt Fair captain?")[1]
     ('father', '#1', 'Which ship did #2 captain?')
+    >>> [hop[:2] for hop in relation_chain("Who founded the firm that built the Vey Refractor?", clauses=True)]
+    [('built', 'the Vey Refractor')]
     """
+    patterns = (RELATION_OF_NAME, RELATIVE_CLAUSE) if clauses else (RELATION_OF_NAME,)
     hops: list[tuple[str, str, str]] = []
     rest = question
-    while found := list(RELATION_OF_NAME.finditer(rest)):
-        match = found[-1]
+    while found := [m for pattern in patterns for m in pattern.finditer(rest)]:
+        match = max(found, key=lambda m: m.start())
         rest = f"{rest[:match.start()]}#{len(hops) + 1}{rest[match.end():]}"
         hops.append((match.group(1), match.group(2), rest))
     return hops

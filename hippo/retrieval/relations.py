@@ -123,16 +123,13 @@ def asked_relation_facts(context: RetrievalContext, state: GraphState, queries: 
 def _chain_facts(context: RetrievalContext, state: GraphState, query: str, scores: np.ndarray) -> list[np.ndarray]:
     hops: list[np.ndarray] = []
     bridges: list[int] = []
-    for relation, name, _ in relation_chain(query):
+    for relation, name, _ in relation_chain(query, clauses=True):
         if name.startswith("#"):
             named = np.array(bridges[int(name[1:]) - 1:int(name[1:])], dtype=np.int64)
         else:
             named = link_names(name, state.names)
-        rows = _best(scores, _facts_about(context, state, named), LEXICAL_CANDIDATES)
-        asked = relation_stems(relation)
-        rows = np.array([row for row, predicate in zip(rows.tolist(), _predicates(context, state, rows))
-                         if stems(predicate) & asked], dtype=np.int64)
-        rows = rows[np.argsort(-scores[rows], kind="stable")]
+        rows = _stating(context, state, _best(scores, _facts_about(context, state, named), LEXICAL_CANDIDATES),
+                        relation, scores)
         found = _bridge(context, state, rows, named)
         if found is None:
             break
@@ -140,6 +137,16 @@ def _chain_facts(context: RetrievalContext, state: GraphState, query: str, score
         hops.append(np.concatenate([rows[at:at + 1], rows[:at], rows[at + 1:]]))
         bridges.append(bridge)
     return hops
+
+
+def _stating(context: RetrievalContext, state: GraphState, rows: np.ndarray, relation: str,
+             scores: np.ndarray) -> np.ndarray:
+    """The ``rows`` whose predicate shares a stem with ``relation``: those naming an agent ("built by",
+    "founded by": the doer the relation asks for, not "built in" a place) first, then by cosine."""
+    asked = relation_stems(relation)
+    kept = [(not predicate.endswith(" by"), -scores[row], row)
+            for row, predicate in zip(rows.tolist(), _predicates(context, state, rows)) if stems(predicate) & asked]
+    return np.array([row for *_, row in sorted(kept)], dtype=np.int64)
 
 
 def _facts_about(context: RetrievalContext, state: GraphState, named: np.ndarray) -> np.ndarray:

@@ -122,3 +122,17 @@ def test_a_chain_follows_the_bridge_to_the_next_hop(kg_demo_graph):
         texts = [[f.text for f in kg.store.facts(state.facts.ids[rows].tolist()).values()] for rows in hops]
     assert any("founded by Mira Castellane" in t for t in texts[0]), texts
     assert len(hops) == 2 and any("Mira Castellane" in t for t in texts[1]), texts
+
+
+def test_a_relative_clause_on_a_name_is_a_hop_of_the_chain(kg_demo_graph):
+    """"the company that built the Lindqvist Refractor" is asked of the refractor, then "the founder of #1"."""
+    from hippo.retrieval.relations import asked_relation_facts
+
+    with hippo.open(kg_demo_graph.store.location) as kg:
+        state = kg.graph_state()
+        question = "On which island was the founder of the company that built the Lindqvist Refractor born?"
+        scores = state.facts.scores(kg.embedder().query([question], against="fact"))
+        (hops,) = asked_relation_facts(kg._context, state, [question], scores)
+        leading = [kg.store.facts(state.facts.ids[rows[:1]].tolist()) for rows in hops]
+    texts = [next(iter(found.values())).text for found in leading]
+    assert len(texts) == 2 and "built by" in texts[0] and "found" in texts[1], texts
