@@ -105,17 +105,17 @@ def with_predicate_words(context: RetrievalContext, state: GraphState, queries: 
 def asked_relation_facts(context: RetrievalContext, state: GraphState, queries: Sequence[str],
                          scores: np.ndarray) -> list[list[np.ndarray]]:
     """Per question, per hop of its relation chain, the fact rows that state the hop's relation: the fact
-    that names the hop's bridge first, then the others best first.
+    that names the hop's bridge first, then the others (agent facts first, then by cosine).
 
-    The question's "the <relation> of <name>" phrases are read as a chain, innermost first
-    (:func:`hippo.text.relation_chain`: "the father of the founder of X" asks who founded X, then that
-    person's father). A hop's name is linked to the graph as query names are
-    (:func:`hippo.graph.linking.link_names`: a whole name), or is the previous hop's bridge; of the
-    :data:`LEXICAL_CANDIDATES` facts about it best by cosine, those whose predicate shares a stem with the
-    relation are kept ("founder" / "was founded by", "director" / "directed"). The hop's bridge is the
-    other entity of its first such fact that is a name (not a date or a number). The chain stops at a hop
-    with no fact; a question without such a phrase, or whose name is not in the graph, has none.
-    ``scores`` is (queries, facts).
+    The question's "the <relation> of <name>" phrases and relative clauses on a name ("the company that
+    built X") are read as a chain, innermost first (:func:`hippo.text.relation_chain`: "the father of the
+    founder of X" asks who founded X, then that person's father). A hop's name is linked to the graph as
+    query names are (:func:`hippo.graph.linking.link_names`: a whole name), or is the previous hop's
+    bridge; of the :data:`LEXICAL_CANDIDATES` facts about it best by cosine (:func:`_facts_about`), those
+    whose predicate shares a stem with the relation are kept ("founder" / "was founded by", "father" /
+    "is the son of": :func:`relation_stems`). The hop's bridge is the other entity of its first such fact
+    that is a name (not a date or a number). The chain stops at a hop with no bridge; a question without
+    such a phrase, or whose name is not in the graph, has none. ``scores`` is (queries, facts).
     """
     return [_chain_facts(context, state, query, scores[column]) for column, query in enumerate(queries)]
 
