@@ -35,6 +35,9 @@ QUESTION = "In which village was the founder of the Marren Observatory born?"
 ONE_FACT = "Who founded the Marren Observatory?"
 """Asked of the real model: the page's answer, citations and chain are what is tested, and a one-fact
 question is three model requests where the two-hop one is five (its hops are tested in tests/llm)."""
+PROBED = "Which village was the birthplace of the Marren Observatory founder?"
+"""A question whose first retrieval does not cover it, so that ``comorag`` probes: written without the
+"the founder of X" phrase whose relation chain ``hipporag`` follows to the founder's article."""
 WAIT_MS = 60_000  # the first question loads the embedding model in the server
 ANSWER_MS = 300_000  # the local model's first answer also loads the model; 2 shared cores are slow
 GRAPH_FRAME = "iframe[src*='hippo_graph']"
@@ -223,10 +226,10 @@ def test_comorag_after_dense_draws_the_graph(demo_store: DemoStore, page: Any, t
     skip_without_graph(demo_store)
     from playwright.sync_api import expect
 
-    ask(page, QUESTION, "Meaning (dense)")
+    ask(page, PROBED, "Meaning (dense)")
     first = drawn_picture(page)
     assert first["width"] > 0 and first["ink"] > INK_SAMPLES
-    ask(page, QUESTION, "Probing (comorag)")
+    ask(page, PROBED, "Probing (comorag)")
     expect(page.get_by_role("heading", name="Reasoning trace")).to_be_visible()
     second = drawn_picture(page)
     assert second["width"] > 0 and second["height"] > 0 and second["ink"] > INK_SAMPLES, second
