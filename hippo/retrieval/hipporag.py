@@ -1,7 +1,9 @@
 """``hipporag``: HippoRAG 2 retrieval, Personalized PageRank seeded by query-to-fact links.
 
 Per query (Gutiérrez et al. 2025, section 3, and the official code's defaults):
-1. score every fact against the query and min-max normalise the scores;
+1. score every fact against the query and min-max normalise the scores; with ``relation_links`` (a hippo
+   addition, :mod:`hippo.retrieval.relations`) the facts that state the relation the query's "the
+   <relation> of <name>" chain asks are lifted first, hop by hop;
 2. keep the top ``linking_top_k`` facts; with ``Settings.fact_filter`` and an LLM, a recognition-memory
    filter (:mod:`hippo.llm.filter`) is shown the top ``filter_candidates`` and keeps at most 4 of
    them, and when it keeps none the ranking is dense retrieval, marked ``dense: the fact filter kept no fact``;
@@ -15,8 +17,9 @@ Per query (Gutiérrez et al. 2025, section 3, and the official code's defaults):
    named entities written in the query, each weighted 1 / number of passages mentioning it;
 4. seed every passage with ``passage_node_weight`` x its min-max normalised dense score;
 5. run PageRank (damping 0.5) over the undirected weighted graph and rank passages by mass;
-6. with facts the filter kept, put the article of the first bridge entity (``bridge_articles``, a hippo
-   addition) second: an entity a kept fact names, the query does not, and a document has as its title.
+6. put the articles of bridge entities (``bridge_articles``, a hippo addition) second: with the filter, of
+   the first entity a kept fact names, the query does not, and a document has as its title; without it,
+   of each hop's bridge in the relation chain.
 When the store has no facts, the ranking is plain dense retrieval and every hit says so.
 
 All queries of a call are embedded and scored in one batch, and PageRank runs for up to
