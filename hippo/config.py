@@ -108,10 +108,11 @@ class Settings:
         Added to a top fact's cosine times the share of its predicate's words the question writes
         ("founder" meets "founded"); 0 ranks facts by cosine alone, as HippoRAG 2.
     relation_links : float
-        Added to the cosine of a fact about the name of the question's innermost "the <relation> of
-        <name>" when its predicate writes the relation ("the founder of X" / "X was founded by Y"; see
-        hippo.retrieval.relations), and the article of each hop's bridge entity ranks second when no LLM
-        filter runs (with ``bridge_articles`` above 0); 0 ranks facts by cosine alone, as HippoRAG 2.
+        Added to the cosine of a fact that states the relation each hop of the question's chain of "the
+        <relation> of <name>" phrases (and relative clauses on a name) asks of its name ("the founder of
+        X" / "X was founded by Y"; see hippo.retrieval.relations), and the article of each hop's bridge
+        entity ranks second when no LLM filter runs (with ``bridge_articles`` above 0); 0 ranks facts by
+        cosine alone, as HippoRAG 2.
     fact_floor : float
         A linked fact weighs (cosine - floor) / (best cosine - floor), at least 0; 0 keeps HippoRAG 2's
         min-max scaling, where the best of poor facts still weighs 1.

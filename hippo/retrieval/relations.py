@@ -173,7 +173,8 @@ def _bridge(context: RetrievalContext, state: GraphState, rows: np.ndarray,
     film)")."""
     graph = state.graph
     ends = np.stack([graph.fact_subject[rows], graph.fact_object[rows]], axis=1).ravel().tolist()
-    candidates = [e for e in dict.fromkeys(ends) if e in state.names.named and e not in set(named.tolist())]
+    own_rows = set(named.tolist())
+    candidates = [e for e in dict.fromkeys(ends) if e in state.names.named and e not in own_rows]
     if not candidates:
         return None
     ids = state.entities.ids[np.array(candidates + named.tolist(), dtype=np.int64)].tolist()

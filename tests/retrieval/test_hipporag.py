@@ -96,8 +96,8 @@ def test_a_relation_chain_is_read_innermost_first():
 
 def test_the_facts_that_state_the_asked_relation_lead_to_the_bridges_article(kg_demo_graph):
     """"the founder of X": of X's facts, "X was founded by Ada Lindqvist" states the relation asked (stem
-    "found"), so Ada Lindqvist is seeded and her article comes second; with relation_links 0 PageRank ranks it below the
-    passages that merely mention X, as HippoRAG 2 does."""
+    "found"), so Ada Lindqvist is seeded and her article comes second; with relation_links 0 PageRank ranks
+    it below the passages that merely mention X, as HippoRAG 2 does."""
     question = "In which village was the founder of the Marren Observatory born?"
     location = kg_demo_graph.store.location
     with hippo.open(location, relation_links=0.1) as kg:
