@@ -53,7 +53,7 @@ def minilm_features(
     layers
         Which hidden states to concatenate (0 = the word-piece embeddings, 6 = the last layer).
     batch_size
-        Windows encoded per forward pass.
+        Windows encoded per forward pass, at most (and at most ``hippo.embed.BATCH_TOKENS`` word pieces).
     """
     return Model(
         "minilm_features",
@@ -124,17 +124,17 @@ def encode_words(
     """
     import torch
 
-    from hippo.embed import threads_for
+    from hippo.embed import BATCH_TOKENS, threads_for, token_batches
 
     tokenizer, transformer, threads = _encoder(encoder, max(layers))
     windows = [w for doc_index, words in enumerate(docs_words) for w in _windows(tokenizer, doc_index, words)]
     width = ENCODER_WIDTH * len(layers)
     out = [np.zeros((len(words), width), dtype="float32") for words in docs_words]
     counts = [np.zeros(len(words), dtype="float32") for words in docs_words]
-    windows.sort(key=lambda w: len(w[2]))  # similar lengths per batch: less padding
+    batches = token_batches([len(w[2]) + 2 for w in windows], BATCH_TOKENS, batch_size)  # like lengths together
     with torch.inference_mode(), threads_for(len(windows), threads):  # one thread by default, as for passages
-        for start in range(0, len(windows), batch_size):
-            part = windows[start : start + batch_size]
+        for batch in batches:
+            part = [windows[i] for i in batch]
             states = _hidden_states(tokenizer, transformer, [w[2] for w in part], layers)
             for row, (doc_index, word_of_piece, _pieces) in enumerate(part):
                 n = len(word_of_piece)

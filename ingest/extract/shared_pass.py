@@ -29,7 +29,7 @@ from hippo.ingest.extract.minilm_features import ENCODER_WIDTH, FEATURES_KEY, MA
 
 __all__ = ["EncodedPassage", "attach_features", "encode_passages"]
 BATCH = 32
-"""Windows per forward pass (as the NER's own pass)."""
+"""Windows per forward pass at most (and at most ``hippo.embed.BATCH_TOKENS`` word pieces)."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def encode_passages(texts: Sequence[str], encoder: str, layers: Sequence[int],
     """
     import torch
 
-    from hippo.embed import matmul_precision, threads_for
+    from hippo.embed import BATCH_TOKENS, matmul_precision, threads_for, token_batches
     from hippo.embed_e5 import encodable
 
     tokenizer, transformer, window, threads = _model(encoder)
@@ -82,10 +82,10 @@ def encode_passages(texts: Sequence[str], encoder: str, layers: Sequence[int],
     width = ENCODER_WIDTH * len(layers)
     features = [np.zeros((len(s), width), dtype=np.float32) for s in spans]
     vectors = np.zeros((len(texts), ENCODER_WIDTH), dtype=np.float32)
-    order = sorted(range(len(windows)), key=lambda i: len(windows[i][2]))  # similar lengths per batch
+    batches = token_batches([len(ids) + 2 for _, _, ids in windows], BATCH_TOKENS, BATCH)
     with torch.inference_mode(), threads_for(len(windows), threads), matmul_precision(precision):
-        for start in range(0, len(order), BATCH):
-            part = [windows[i] for i in order[start:start + BATCH]]
+        for batch in batches:
+            part = [windows[i] for i in batch]
             states, mask = window_states(tokenizer, transformer, [ids for _, _, ids in part])
             chosen = torch.cat([states[i] for i in layers], dim=-1).numpy()
             last = states[depth]
