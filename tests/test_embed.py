@@ -11,8 +11,8 @@ import pytest
 
 import hippo
 from hippo.config import Settings, model_defaults
-from hippo.embed import E5_MODEL, ROLES, bf16_matmuls, embedding_identity, load_embedder
-from hippo.embed_e5 import MAX_TOKENS
+from hippo.embed import E5_MODEL, ROLES, bf16_matmuls, embedding_identity, load_embedder, token_batches
+from hippo.embed_e5 import MAX_TOKENS, encodable
 from hippo.errors import EmbeddingModelMismatch
 
 MINILM = "all-MiniLM-L6-v2"
@@ -164,3 +164,23 @@ def test_bfloat16_matmuls_keep_vectors_within_1e4_cosine_of_float32():
     assert float((auto * exact).sum(axis=1).min()) > 1 - 1e-4
     if not bf16_matmuls():
         assert np.array_equal(auto, exact)  # no AMX: float32 either way
+
+
+def test_token_batches_hold_every_text_once_within_the_budget():
+    lengths = np.random.default_rng(7).integers(1, 300, size=500).tolist()
+    batches = token_batches(lengths, 1024, 64)
+    assert sorted(i for batch in batches for i in batch) == list(range(500))
+    for batch in batches:
+        assert len(batch) <= 64
+        assert len(batch) == 1 or len(batch) * max(lengths[i] for i in batch) <= 1024
+    order = [lengths[i] for batch in batches for i in batch]
+    assert order == sorted(order), "like lengths together: batches run shortest to longest"
+
+
+def test_minilm_vectors_batched_by_word_pieces_equal_sentence_transformers_one_at_a_time():
+    """The batching is a speed choice only: each vector stays the one the model gives the text alone."""
+    texts = TEXTS + BAD + ["Marren Observatory", "1871", "Kettleby\nKettleby is a village on Lake Imber. " * 40]
+    backend = load_embedder(MINILM)._backends["passage"]
+    batched = backend.encode(texts, "passage", 1)
+    alone = np.stack([backend._model.encode([encodable(t)], normalize_embeddings=True)[0] for t in texts])
+    assert np.abs(batched - alone).max() < 1e-5

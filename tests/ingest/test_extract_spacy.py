@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from thinc.api import Model, NumpyOps
 
 from hippo.config import Settings
 from hippo.errors import ConfigError
@@ -43,6 +44,14 @@ def test_registered_by_name_and_lazy_about_the_model(tmp_path: Path):
 def test_default_model_is_the_bundled_one():
     assert SpacyExtractor().model == str(DEFAULT_MODEL)
     assert DEFAULT_MODEL.parts[-3:] == ("data", "models", "en_hippo_ewt")
+
+
+@needs_model
+def test_the_pipeline_multiplies_with_numpy_blas_not_blis(extractor):
+    """BLIS ran the pipeline's products 3x slower than numpy's OpenBLAS here (see ``NUMPY_BLAS``)."""
+    layers = [node for _, pipe in extractor.nlp.pipeline if isinstance(getattr(pipe, "model", None), Model)
+              for node in pipe.model.walk()]
+    assert layers and all(isinstance(node.ops, NumpyOps) and not node.ops.use_blis for node in layers)
 
 
 @needs_model
