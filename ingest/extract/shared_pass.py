@@ -71,7 +71,8 @@ def encode_passages(texts: Sequence[str], encoder: str, layers: Sequence[int],
     windows: list[tuple[int, int, list[int]]] = []  # (passage, first piece, piece ids)
     spans: list[np.ndarray] = []
     for index, text in enumerate(texts):
-        encoded = tokenizer(encodable(text), add_special_tokens=False, return_offsets_mapping=True)
+        # the whole passage on purpose (pieces past the window go to further windows): no length warning
+        encoded = tokenizer(encodable(text), add_special_tokens=False, return_offsets_mapping=True, verbose=False)
         ids = encoded["input_ids"]
         spans.append(np.asarray([start for start, _ in encoded["offset_mapping"]], dtype=np.int64))
         cuts = [0, min(len(ids), window - 2), *range(window - 2 + MAX_PIECES, len(ids), MAX_PIECES)]
