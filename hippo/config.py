@@ -89,6 +89,11 @@ class Settings:
         Entities whose embedding cosine is at least ``synonym_threshold`` get a synonymy
         edge, at most ``synonym_max`` per new entity (HippoRAG 2: 0.8 and about 100). The
         threshold's default depends on the model (:data:`MODEL_DEFAULTS`).
+    numeric_synonyms : bool
+        Whether dates, numbers and quantities keep their synonymy edges in the graph PageRank walks (HippoRAG
+        2: yes, every phrase node; ``True``). MiniLM puts "1871" within 0.8 of "1872", so on 2Wiki 5,900 such
+        nodes held 53 % of all synonymy edges, and a walk from one year spread to every year near it. False
+        (the default) leaves them out when the graph is built, so it needs no re-index.
     linking_top_k : int
         Facts kept per query, and entity seeds kept from them (HippoRAG 2: 5).
     passage_node_weight : float
@@ -227,6 +232,7 @@ class Settings:
     answer_sentences: int = 2
     synonym_threshold: float | None = None
     synonym_max: int = 100
+    numeric_synonyms: bool = False
     linking_top_k: int = 5
     passage_node_weight: float = 0.05
     damping: float = DEFAULT_DAMPING

@@ -89,7 +89,7 @@ def _mention_weights(p: np.ndarray, e: np.ndarray, passages: VectorTable, entity
 
 def build_graph(edges: GraphEdges, entities: VectorTable, passages: VectorTable, facts: VectorTable,
                 synonym_threshold: float = 0.0, titles: dict[str, str] | None = None,
-                title_weight: float = 1.0) -> GraphMatrix:
+                title_weight: float = 1.0, no_synonyms: np.ndarray | None = None) -> GraphMatrix:
     """Assemble the sparse graph from the store's edges and the row owners of each vector file.
 
     Synonymy edges scoring below ``synonym_threshold`` are left out, so raising the setting takes
@@ -97,6 +97,7 @@ def build_graph(edges: GraphEdges, entities: VectorTable, passages: VectorTable,
     ``titles`` maps passage ids to the entity id of their document's title: that MENTIONS edge, when
     the passage has it, weighs ``title_weight`` (a passage is about its title's subject, so the walk
     that reaches the subject goes on to its article rather than to every passage naming it).
+    ``no_synonyms`` marks entity rows (a boolean mask over ``entities``) whose synonymy edges are left out.
     """
     n_e, n_p = len(entities.ids), len(passages.ids)
     n = n_e + n_p
@@ -109,6 +110,8 @@ def build_graph(edges: GraphEdges, entities: VectorTable, passages: VectorTable,
     a, b = _lookup(entity_rows, s1), _lookup(entity_rows, s2)
     score = np.asarray(score, dtype=np.float64)
     keep = (a >= 0) & (b >= 0) & (a != b) & (score >= synonym_threshold)
+    if no_synonyms is not None:
+        keep &= ~(no_synonyms[np.clip(a, 0, None)] | no_synonyms[np.clip(b, 0, None)])
     synonyms = sp.coo_array((score[keep], (a[keep], b[keep])), shape=(n, n)).tocsr()
     m_passage, m_entity = edges.mentions
     p = _lookup(_rows(passages), m_passage)

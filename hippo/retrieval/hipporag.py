@@ -36,7 +36,7 @@ import numpy as np
 from hippo.graph.linking import NameIndex, build_name_index, link_names
 from hippo.graph.matrix import GraphMatrix, build_graph
 from hippo.graph.ppr import personalized_pagerank
-from hippo.ingest.extract.labels import title_label
+from hippo.ingest.extract.labels import NUMERIC_LABELS, title_label
 from hippo.model import Hit, Why, make_id
 from hippo.retrieval.base import RetrievalContext, make_hits
 from hippo.retrieval.dense import passage_table
@@ -79,8 +79,10 @@ def graph_state(context: RetrievalContext) -> GraphState:
         labels = {i: e.label for i, e in store.entities(ids).items()}
         names = build_name_index(ids, names_, displays, dict(zip(entities.ids[live].tolist(), live.tolist())), labels)
         titles = _title_entities(store, passages)
+        numeric = (None if context.settings.numeric_synonyms else
+                   np.isin(entities.ids, [i for i, label in labels.items() if label in NUMERIC_LABELS]))
         graph = build_graph(store.graph_edges(), entities, passages, facts, context.settings.synonym_threshold,
-                            titles, context.settings.title_edge_weight)
+                            titles, context.settings.title_edge_weight, numeric)
         return GraphState(graph, entities, passages, facts, names, _title_rows(titles, entities, passages))
 
     return context.cache.get("graph", build)

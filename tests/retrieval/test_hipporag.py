@@ -75,7 +75,7 @@ def test_a_hit_shows_only_the_linked_facts_its_passage_states(kg_demo_graph):
 
 @pytest.mark.parametrize("overrides", [
     {"seed_named_only": False, "link_query_names": False, "fact_floor": 0.0, "seed_rarity": "inverse",
-     "title_edge_weight": 1.0},
+     "title_edge_weight": 1.0, "numeric_synonyms": True, "relation_links": 0.0},
     {"fact_floor": 0.5, "seed_rarity": "sqrt", "title_edge_weight": 3.0},
 ])
 def test_hipporag_as_published_and_hippo_settings_both_run(kg_demo_graph, overrides):
@@ -136,3 +136,25 @@ def test_a_relative_clause_on_a_name_is_a_hop_of_the_chain(kg_demo_graph):
         leading = [kg.store.facts(state.facts.ids[rows[:1]].tolist()) for rows in hops]
     texts = [next(iter(found.values())).text for found in leading]
     assert len(texts) == 2 and "built by" in texts[0] and "found" in texts[1], texts
+
+
+def test_dates_and_numbers_lose_their_synonymy_edges_unless_asked(kg_demo_graph):
+    """"1871" and "1872" embed within the synonym threshold; by default no walk crosses between them."""
+    from hippo.ingest.extract.labels import NUMERIC_LABELS
+
+    first, second, _ = kg_demo_graph.store.graph_edges().synonyms
+    labels = {i: e.label for i, e in kg_demo_graph.store.entities(list({*first, *second})).items()}
+    numeric = [(x, y) for x, y in zip(first, second) if {labels[x], labels[y]} & NUMERIC_LABELS]
+    named = [(x, y) for x, y in zip(first, second) if not {labels[x], labels[y]} & NUMERIC_LABELS]
+    assert numeric and named, "the demo store has synonymy edges of both kinds"
+
+    def weight(kg, pair):
+        state = kg.graph_state()
+        row = {e: r for r, e in enumerate(state.entities.ids.tolist())}
+        return state.graph.adjacency[row[pair[0]], row[pair[1]]]
+
+    with hippo.open(kg_demo_graph.store.location) as default, \
+            hippo.open(kg_demo_graph.store.location, numeric_synonyms=True) as published:
+        assert all(weight(published, pair) > 0 for pair in numeric)
+        assert all(weight(default, pair) < weight(published, pair) for pair in numeric)
+        assert all(weight(default, pair) == weight(published, pair) for pair in named)
