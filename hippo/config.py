@@ -92,7 +92,7 @@ class Settings:
         threshold's default depends on the model (:data:`MODEL_DEFAULTS`).
     numeric_synonyms : bool
         Whether dates, numbers and quantities keep their synonymy edges in the graph PageRank walks (HippoRAG
-        2: yes, every phrase node; ``True``). MiniLM puts "1871" within 0.8 of "1872", so on 2Wiki 5,900 such
+        2: yes, every phrase node; ``True``). MiniLM puts "1871" within 0.8 of "1872", so on 2Wiki 5,919 such
         nodes held 53 % of all synonymy edges, and a walk from one year spread to every year near it. False
         (the default) leaves them out when the graph is built, so it needs no re-index.
     linking_top_k : int
