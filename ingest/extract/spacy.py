@@ -34,65 +34,32 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache, partial
+from functools import partial
 from pathlib import Path
 
-import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
-from thinc.api import Model, NumpyOps
 from threadpoolctl import threadpool_limits
 
-import hippo
 from hippo.errors import ConfigError
-from hippo.ingest.extract import minilm_features  # noqa: F401  registers the bundled NER's encoder layer
 from hippo.ingest.extract.base import Extraction, Mention, Triple
 from hippo.ingest.extract.labels import COMMON, label_rank
 from hippo.ingest.extract.shared_pass import attach_features, encode_passages
 from hippo.ingest.extract.spacy_names import entity_tokens
 from hippo.ingest.extract.spacy_parallel import CHUNKS_PER_PROCESS, PARALLEL_MIN_CHARS, split_by_chars
+from hippo.ingest.extract.spacy_pipeline import DEFAULT_MODEL, encoder_features, load_pipeline, unused_components
 from hippo.ingest.extract.spacy_rules import PERSON_LABELS, Arg, sentence_facts
 from hippo.parallel import SharedWork
 from hippo.text import normalize_name
 
 __all__ = ["DEFAULT_MODEL", "SpacyExtractor", "load_pipeline"]
 
-DEFAULT_MODEL = Path(hippo.__file__).resolve().parents[1] / "data" / "models" / "en_hippo_ewt"
 PERSON_PRONOUNS = {"he", "him", "his", "himself", "she", "her", "hers", "herself"}
 THING_PRONOUNS = {"it", "its", "itself"}
 REFLEXIVES = {"himself", "herself", "itself"}
 
 Position = tuple[int, int]  # (line number in the passage, token index in that line's doc)
 Referent = tuple[str, str | None]  # (display, NER label)
-
-
-NUMPY_BLAS = NumpyOps(use_blis=False)
-"""thinc's CPU operations with matrix products by numpy (OpenBLAS) instead of thinc's default BLIS.
-
-Why: the pipeline's layers (the tok2vec's maxout windows, the NER's projection of the encoder features)
-are products of a few thousand rows by a few hundred columns, which BLIS ran 3x slower than numpy's
-OpenBLAS on this project's machines (2048 x 480 by 480: 32 ms against 11 ms, one thread); the bundled
-pipeline extracted 2Wiki passages 17 % faster, with the same extractions (300 of 300 passages). numpy's
-BLAS runs on one thread while parsing (``_extract_here``): a parse shares the cores with a helper process
-or the embedder, where BLAS threads would spin-wait for each other."""
-
-
-@lru_cache(maxsize=4)
-def load_pipeline(model: str) -> Language:
-    """Load a spaCy pipeline once per process (loading takes seconds, parsing milliseconds), its layers
-    multiplying with numpy's BLAS (:data:`NUMPY_BLAS`)."""
-    try:
-        nlp = spacy.load(model)
-    except OSError as error:
-        raise ConfigError(
-            f"spaCy pipeline {model!r} could not be loaded ({error}). Set Settings.extra['spacy_model'] to an "
-            f"installed pipeline name (e.g. 'en_core_web_sm') or a folder, or restore {DEFAULT_MODEL}."
-        ) from error
-    for _, component in nlp.pipeline:
-        layers = getattr(component, "model", None)
-        for node in layers.walk() if isinstance(layers, Model) else ():
-            node.ops = NUMPY_BLAS
-    return nlp
 
 
 class SpacyExtractor:
@@ -120,7 +87,7 @@ class SpacyExtractor:
     def passage_encoder(self) -> str | None:
         """The sentence encoder the NER reads (a model name), whose passage embeddings ``extract`` can
         give on the way (``extract(texts, embed=...)``); None when the pipeline's NER reads no encoder."""
-        features = _encoder_features(self.nlp)
+        features = encoder_features(self.nlp)
         return features.attrs["encoder"] if features is not None else None
 
     def extract(self, texts: Sequence[str], *, embed: str | None = None) -> list[Extraction]:
@@ -141,7 +108,7 @@ class SpacyExtractor:
         if not texts:
             return []
         nlp = self.nlp
-        features = _encoder_features(nlp) if embed else None
+        features = encoder_features(nlp) if embed else None
         if embed and features is None:
             raise ConfigError(f"the spaCy pipeline {self.model} reads no sentence encoder, so it cannot embed.")
         encoded = (encode_passages(texts, features.attrs["encoder"], features.attrs["layers"], embed)
@@ -181,26 +148,10 @@ def _lines(text: str) -> Iterator[tuple[int, str]]:
         offset += len(piece)
 
 
-def _encoder_features(nlp: Language) -> Model | None:
-    """The NER's sentence-encoder layer (:mod:`.minilm_features`), when the pipeline has one."""
-    if "ner" not in nlp.pipe_names:
-        return None
-    return next((node for node in nlp.get_pipe("ner").model.walk() if node.name == "minilm_features"), None)
-
-
 def _extract_in_helper(model: str, batch_size: int, keep_pronouns: bool, embed: str | None,
                        texts: list[str]) -> list[Extraction]:
     """What a helper process runs (``spacy_parallel``); the pipeline loads once per process."""
     return SpacyExtractor(model, batch_size, keep_pronouns=keep_pronouns)._extract_here(texts, embed=embed)
-
-
-def unused_components(nlp: Language) -> list[str]:
-    """Components whose output the rules never read (lemmas; XPOS when a morphologizer gives UPOS): ~15% faster."""
-    names = set(nlp.pipe_names)
-    unused = names & {"trainable_lemmatizer", "lemmatizer"}
-    if "morphologizer" in names and "tagger" in names:
-        unused.add("tagger")
-    return sorted(unused)
 
 
 def _group(docs: Iterator[Doc], owners: list[int]) -> Iterator[tuple[int, list[Doc]]]:
