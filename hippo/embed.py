@@ -208,10 +208,10 @@ BATCH_TOKENS = 1024
 Why by pieces, and sorted by them: a batch costs its longest text times its size, so texts of equal piece
 counts go together (no padding), and a pass stays small enough for the processor's caches. Measured on
 2Wiki's texts, one thread, this project's 2-core AMD EPYC machines, against sentence-transformers' own
-batching (sorted by characters, 64 texts, entity names and facts 256): entity names 2.2x, fact texts
-1.9x, passages 1.3x faster (3,000 names 12.2 s -> 5.5 s, 3,000 facts 16.6 s -> 8.5 s, 300 passages 12.5 s
--> 9.6 s); 512 to 2,048 pieces within noise of each other; larger count batches were slower (names
-at 1,024 texts: 20.9 s). Vectors equal to 2e-7."""
+batching (sorted by characters, 64 texts, entity names and facts 256; ``bench/embed_batching.py``):
+entity names 2.1x, fact texts 1.9x, passages 1.3x faster (3,000 names 11.8 s -> 5.7 s, 3,000 facts
+15.9 s -> 8.4 s, 300 passages 11.0 s -> 8.2 s), vectors equal to 2e-7. In trials, 512 to 2,048 pieces
+were within noise of each other, and larger count batches were slower (names at 1,024 texts per pass)."""
 
 
 def token_batches(lengths: Sequence[int], budget: int, most: int) -> list[list[int]]:
