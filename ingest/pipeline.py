@@ -228,19 +228,28 @@ class _Writer:
         self.crash.reach("extract")
         texts = [p.text for p in passages]
         with self._stage("extract", len(passages)):
-            if self._embeds_while_extracting():
-                return self.extractor.extract(texts, embed=self.embed().precision())  # type: ignore[call-arg]
-            return self.extractor.extract(texts)
+            encoder = self._extractor_encoder()
+            if encoder is None:
+                return self.extractor.extract(texts)
+            extractions = self.extractor.extract(texts, embed=self.embed().precision())  # type: ignore[call-arg]
+            if self._embeds_like(encoder):
+                return extractions
+            return [replace(e, vector=None) for e in extractions]
 
-    def _embeds_while_extracting(self) -> bool:
-        """Whether the extractor runs the store's passage model anyway (the spaCy NER reads MiniLM), so the
-        passage vectors come from that pass (``shared_pass``) instead of a second one."""
+    def _extractor_encoder(self) -> str | None:
+        """The sentence encoder the extractor reads (the spaCy NER reads MiniLM), else None.
+
+        Its pass runs over whole passages (``shared_pass``) whatever the store's passage model, so a
+        passage gets the same entities and facts under every embedder; its passage vectors are kept
+        only when they are the store's (:meth:`_embeds_like`), saving the store's model a second pass."""
         encoder = getattr(self.extractor, "passage_encoder", None)
-        if encoder is None:
-            return False
+        return encoder() if encoder is not None else None
+
+    def _embeds_like(self, encoder: str) -> bool:
+        """Whether the store embeds passages exactly as ``encoder``'s mean-pooled pass does."""
         embedder = self.embed()
         return (embedder.mean_pooled_window() is not None
-                and embedder.identity()["passage"] == {"model": encoder(), "prefix": ""})
+                and embedder.identity()["passage"] == {"model": encoder, "prefix": ""})
 
     def _graph(self, passages: list[Passage], extractions: list[Extraction] | None,
                titles: dict[str, str]) -> GraphBatch | None:

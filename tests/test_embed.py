@@ -162,10 +162,12 @@ def hippo_demo():
     return DEMO
 
 
-def test_e5_shares_a_large_batch_with_a_helper_process_and_gives_the_same_vectors():
-    from hippo.embed import PARALLEL_MIN_TEXTS
+def test_e5_shares_a_batch_of_long_passages_with_a_helper_process_and_gives_the_same_vectors():
+    from hippo.embed import PARALLEL_MIN_CHARS, PARALLEL_MIN_TEXTS
 
-    texts = [f"Passage {i}: Ada Lindqvist founded observatory {i} near Kettleby." for i in range(PARALLEL_MIN_TEXTS)]
+    sentence = "Ada Lindqvist founded observatory {} near Kettleby, on the shore of Lake Imber. "
+    texts = [f"Passage {i}: " + sentence.format(i) * 6 for i in range(120)]
+    assert len(texts) < PARALLEL_MIN_TEXTS and sum(len(t) for t in texts) >= PARALLEL_MIN_CHARS
     backend = load_embedder(E5_MODEL, 64, 1, 2)._backends["passage"]
     together = backend.encode(texts, "passage", 1)
     assert backend.shared._pool is not None, "a batch this large goes to the helper too"

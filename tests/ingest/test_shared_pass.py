@@ -78,3 +78,23 @@ def test_an_indexed_store_holds_the_embedders_passage_vectors(tmp_path):
         stored = np.stack([table.matrix[row[p.passage_id]] for p in passages])
         expected = kg.embedder().encode([p.text for p in passages])
     assert same_vectors(stored, expected)
+
+
+@pytest.mark.slow
+def test_a_store_embedding_passages_with_another_model_gets_the_same_facts(tmp_path):
+    """The NER reads MiniLM's pass over whole passages whatever the store's passage model, so the graph does
+    not depend on the embedder; the passage vectors are then the store's own model's (e5 here)."""
+    spacy_model_or_skip()
+    metas = [{"source": f"s{i}", "title": PASSAGES[i].split("\n")[0]} for i in range(4)]
+    facts = {}
+    for model in ("all-MiniLM-L6-v2", "multilingual-e5-small+all-MiniLM-L6-v2"):
+        with hippo.open(tmp_path / model.replace("+", "_"), extractor="spacy", memory_units="off",
+                        embed_model=model) as kg:
+            kg.add_texts(PASSAGES[:4], metas)
+            facts[model] = sorted((f.subject, f.predicate, f.object) for f in kg.store.list_facts(1000))
+            table = kg.store.vector_table("passage")
+            row = {p: i for i, p in enumerate(table.ids.tolist())}
+            passages = list(kg.store.iter_passages())
+            stored = np.stack([table.matrix[row[p.passage_id]] for p in passages])
+            assert same_vectors(stored, kg.embedder().encode([p.text for p in passages]))
+    assert facts["all-MiniLM-L6-v2"] and facts["all-MiniLM-L6-v2"] == facts["multilingual-e5-small+all-MiniLM-L6-v2"]
