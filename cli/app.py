@@ -47,7 +47,10 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the traceback of an error.")]
 TopKOpt = Annotated[int, typer.Option("-k", "--top-k", help="Number of passages.")]
 MethodOpt = Annotated[str | None, typer.Option("--method", "-m", help="Retrieval method (default from settings).")]
-EmbedOpt = Annotated[str | None, typer.Option("--embed-model", help="Embedding model (a store keeps one).")]
+EmbedOpt = Annotated[str | None, typer.Option("--embed-model", help=(
+    "Embedding model of a new store (a store keeps its own). Default: multilingual-e5-small+all-MiniLM-L6-v2 "
+    "(e5 for passages and questions, MiniLM for entity names and facts); all-MiniLM-L6-v2 alone indexes "
+    "faster and retrieves less well."))]
 F = TypeVar("F", bound=Callable[..., Any])
 
 

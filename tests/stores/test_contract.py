@@ -8,6 +8,7 @@ starts. These tests empty that database. Without it they skip and say so (``pyte
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 
 import hippo
+from hippo.config import DEFAULT_EMBED_MODEL
 from hippo.errors import EmbeddingModelMismatch, StoreError
 from hippo.model import Cluster, Document, Entity, Fact, Passage, Unit, make_id
 from hippo.stores import open_store
@@ -153,7 +155,7 @@ def test_another_embedding_model_or_dimension_is_refused(location):
         _put(store, 1)
         with pytest.raises(EmbeddingModelMismatch, match=f"{DIM}-dimensional"), store.transaction():
             store.set_embedding_dim(384)
-    with pytest.raises(EmbeddingModelMismatch, match="built with all-MiniLM-L6-v2; this run asked for bge-small-en"):
+    with pytest.raises(EmbeddingModelMismatch, match=re.escape(f"built with {DEFAULT_EMBED_MODEL}; this run asked for bge-small-en")):
         open_store(location, {"embed_model": "bge-small-en"})
 
 

@@ -1,8 +1,10 @@
+import re
 import sqlite3
 
 import numpy as np
 import pytest
 
+from hippo.config import DEFAULT_EMBED_MODEL
 from hippo.errors import EmbeddingModelMismatch, StoreError
 from hippo.model import Document, Passage, make_id
 from hippo.stores.sqlite import SQLiteStore
@@ -38,7 +40,7 @@ def test_create_reopen_and_settings_are_remembered(tmp_path):
 
 def test_other_embedding_model_is_refused_naming_both(tmp_path):
     SQLiteStore.open(tmp_path / "s").close()
-    with pytest.raises(EmbeddingModelMismatch, match="built with all-MiniLM-L6-v2; this run asked for bge-small"):
+    with pytest.raises(EmbeddingModelMismatch, match=re.escape(f"built with {DEFAULT_EMBED_MODEL}; this run asked for bge-small")):
         SQLiteStore.open(tmp_path / "s", {"embed_model": "bge-small-en"})
 
 

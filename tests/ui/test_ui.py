@@ -10,6 +10,8 @@ from typer.testing import CliRunner
 
 import hippo
 from hippo.cli.app import app as cli
+from hippo.config import DEFAULT_EMBED_MODEL
+from hippo.embed import embedding_identity
 from hippo.model import ChainStep
 from hippo.retrieval import METHODS
 from hippo.ui import common, jobs, methods
@@ -271,7 +273,7 @@ def test_stats_shows_counts_models_and_settings(open_app, small_store):
     at = open_app(small_store, "stats")
     assert {m.label: m.value for m in at.metric}["documents"] == "3"
     models = at.dataframe[0].value
-    assert models["model"].tolist()[0] == "all-MiniLM-L6-v2"
+    assert models["model"].tolist()[0] == embedding_identity(DEFAULT_EMBED_MODEL)["passage"]["model"]
     assert "chunk_tokens" in at.dataframe[1].value["setting"].tolist()
 
 
@@ -286,7 +288,7 @@ def test_missing_store_is_a_message_with_a_way_out(open_app, tmp_path):
 def test_store_of_another_model_is_a_message(open_app, small_store):
     at = open_app(small_store, **{common.EMBED_MODEL_ENV: "bge-small-en"})
     assert "another embedding model" in at.error[0].value
-    assert "all-MiniLM-L6-v2" in at.error[0].value and not at.exception
+    assert DEFAULT_EMBED_MODEL in at.error[0].value and not at.exception
 
 
 def test_ui_command_binds_localhost_headless_without_usage_stats(tmp_path):
