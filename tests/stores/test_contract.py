@@ -155,7 +155,8 @@ def test_another_embedding_model_or_dimension_is_refused(location):
         _put(store, 1)
         with pytest.raises(EmbeddingModelMismatch, match=f"{DIM}-dimensional"), store.transaction():
             store.set_embedding_dim(384)
-    with pytest.raises(EmbeddingModelMismatch, match=re.escape(f"built with {DEFAULT_EMBED_MODEL}; this run asked for bge-small-en")):
+    refusal = re.escape(f"built with {DEFAULT_EMBED_MODEL}; this run asked for bge-small-en")
+    with pytest.raises(EmbeddingModelMismatch, match=refusal):
         open_store(location, {"embed_model": "bge-small-en"})
 
 

@@ -40,7 +40,8 @@ def test_create_reopen_and_settings_are_remembered(tmp_path):
 
 def test_other_embedding_model_is_refused_naming_both(tmp_path):
     SQLiteStore.open(tmp_path / "s").close()
-    with pytest.raises(EmbeddingModelMismatch, match=re.escape(f"built with {DEFAULT_EMBED_MODEL}; this run asked for bge-small")):
+    refusal = re.escape(f"built with {DEFAULT_EMBED_MODEL}; this run asked for bge-small")
+    with pytest.raises(EmbeddingModelMismatch, match=refusal):
         SQLiteStore.open(tmp_path / "s", {"embed_model": "bge-small-en"})
 
 
