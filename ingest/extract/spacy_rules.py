@@ -118,15 +118,16 @@ def entity_range(token: Token) -> range:
     return range(start, end)
 
 
-def noun_phrase(head: Token, source: Token | None = None) -> Arg:
+def noun_phrase(head: Token, source: Token | None = None, *, subject: bool = False) -> Arg:
     """The noun phrase headed by ``head``: modifiers that name it, not clauses or relations.
 
     A named entity the head is in stays whole ("Delta & Pine Land Co.", "Bank of England"), even
     where the parse coordinates or attaches its parts, as long as it lies inside the head's subtree.
     A person's name drops the title written before it ("author Bill Bryson" -> "Bill Bryson"), so
-    that one person is one entity; :func:`title_phrase` turns the title into a fact.
+    that one person is one entity; :func:`title_phrase` turns the title into a fact. A common-noun
+    ``subject`` keeps its of-phrases (see :func:`phrase_tokens`).
     """
-    name, _ = split_title(head, phrase_tokens(head))
+    name, _ = split_title(head, phrase_tokens(head, of_phrases=subject))
     if source is not None and source.i != head.i and source.i in name:
         inside = {t.i for t in source.subtree}  # the clause the fact comes from is not part of its argument
         name = _trim(head.doc, [i for i in name if i not in inside], head.i)
@@ -158,11 +159,17 @@ def split_title(head: Token, tokens: list[int]) -> tuple[list[int], list[int]]:
     return [i for i in tokens if i >= name.start], title
 
 
-def phrase_tokens(head: Token, nested: bool = False) -> list[int]:
+def phrase_tokens(head: Token, nested: bool = False, of_phrases: bool = False) -> list[int]:
     """Sorted doc indices of the noun phrase headed by ``head`` (see :func:`noun_phrase`).
 
     A kept prepositional modifier is itself cut to its noun phrase, without further modifiers
     (``nested``): "a feud with Jillian Hall", not a chain of every attached phrase.
+
+    With ``of_phrases`` a common noun keeps its chain of of-phrases ("The majority of the population
+    of Leigh", "300 soldiers of the 1st SS Battalion"). This is for subjects: an object's of-phrase
+    becomes a relational fact of the clause's subject ("X was the director of Y"), but a subject's has
+    no other fact to go to, and without it "The majority" or "A series" says nothing. The entity the
+    argument becomes is still cut to the head noun's words (spacy_names), so no node is added.
     """
     keep = {head.i}
     keep.update(i for i in entity_range(head) if head.left_edge.i <= i <= head.right_edge.i)
@@ -173,6 +180,9 @@ def phrase_tokens(head: Token, nested: bool = False) -> list[int]:
             keep.update(t.i for t in child.subtree if t.dep_ not in ("punct", "cc") or t.text in PHRASE_INNER_PUNCT)
         elif child.dep_ in CLAUSE_KEEP and not nested and child.i > head.i and not is_name(head):
             keep.update(t.i for t in child.subtree)
+        elif child.dep_ == "nmod" and of_phrases and case_text(child) == "of" and not is_name(head):
+            keep.update(phrase_tokens(child, nested=True, of_phrases=True))
+            keep.update(t.i for c in child.children if c.dep_ == "case" for t in (c, *c.children) if t.dep_ != "punct")
         elif child.dep_ == "nmod" and (is_name_part(child) or (not nested and keeps_modifier(child))):
             keep.update(phrase_tokens(child, nested=True))
             keep.update(t.i for c in child.children if c.dep_ == "case" for t in (c, *c.children) if t.dep_ != "punct")
@@ -533,7 +543,7 @@ def sentence_facts(sentence: Span) -> list[Fact]:
             continue  # arguments are noun phrases or a reported clause: a mis-parsed adjective or verb is not
         seen.add(key)
         object_arg = clause_phrase(obj) if clause else noun_phrase(obj, source)
-        facts.append(Fact(noun_phrase(subject, source), predicate, object_arg))
+        facts.append(Fact(noun_phrase(subject, source, subject=True), predicate, object_arg))
         for head in (subject, obj):
             title = title_phrase(head)
             if title is not None and (head.i, "is", title.head) not in seen:

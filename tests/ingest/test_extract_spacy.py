@@ -255,3 +255,11 @@ def test_unresolved_pronouns_can_be_kept_for_sentence_level_scoring():
     keeping = SpacyExtractor(keep_pronouns=True)
     [extraction] = keeping.extract(["He founded the observatory."])
     assert {(t.subject, t.predicate, t.object) for t in extraction.triples} == {("He", "founded", "the observatory")}
+
+
+@needs_model
+def test_a_subject_keeps_its_of_phrases_but_its_entity_is_the_head_noun(extractor):
+    """A subject's of-phrase has no other fact to go to ("The majority" alone says nothing)."""
+    [result] = extractor.extract(["The majority of the residents of Kettleby were born in Marrshire."])
+    assert result.triples == (Triple("The majority of the residents of Kettleby", "were born in", "Marrshire",
+                                     subject_entity="majority"),)
