@@ -441,8 +441,9 @@ def verbal_facts(verb: Token) -> Iterator[Raw]:
                         yield from rel
             elif dep == "xcomp" and child.pos_ in NOMINAL and not has_child(child, {"cop"}):
                 yield from link_facts(subject, child, pred)
-            elif dep == "ccomp" and child.i > verb.i and has_child(child, SUBJECTS):
-                # "X indicated that Y could carry Z", "X told Y that Z": the clause is what X said (to Y)
+            elif dep == "ccomp" and has_child(child, SUBJECTS):
+                # "X indicated that Y could carry Z", "X told Y that Z": the clause is what X said (to Y);
+                # a quotation before its verb ('"Z," X said') is reported the same way
                 told = [c for c in verb.children if c.dep_ in ("iobj", "obj") and c.i < child.i]
                 words = [pred, *(render_phrase(verb.doc, noun_phrase(t)) for t in told)]
                 yield subject, " ".join(words), child

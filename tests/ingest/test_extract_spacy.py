@@ -263,3 +263,9 @@ def test_a_subject_keeps_its_of_phrases_but_its_entity_is_the_head_noun(extracto
     [result] = extractor.extract(["The majority of the residents of Kettleby were born in Marrshire."])
     assert result.triples == (Triple("The majority of the residents of Kettleby", "were born in", "Marrshire",
                                      subject_entity="majority"),)
+
+
+@needs_model
+def test_a_quotation_before_its_verb_is_the_object(extractor):
+    found = facts(extractor, '"The telescope is very old," said Tom Vey.')
+    assert found == {("Tom Vey", "said", "The telescope is very old")}
