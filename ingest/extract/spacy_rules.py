@@ -422,6 +422,8 @@ def shared_objects(verb: Token) -> list[Token]:
 def verbal_facts(verb: Token) -> Iterator[Raw]:
     """Facts of a verb clause: one per object, oblique and nominal complement."""
     pred = predicate_text(verb)
+    if is_parenthetical(verb):
+        yield from ((subject, pred, verb.head) for subject in subjects(verb))
     for subject in subjects(verb):
         for child in [*verb.children, *shared_objects(verb)]:
             dep = child.dep_
@@ -512,9 +514,27 @@ def render_phrase(doc: Doc, arg: Arg) -> str:
     return " ".join(doc[i].text for i in arg.tokens)
 
 
-def clause_phrase(head: Token) -> Arg:
-    """A reported clause as an argument: its whole text, without edge punctuation."""
-    return Arg(head.i, tuple(_trim(head.doc, [t.i for t in head.subtree], head.i)))
+def clause_phrase(head: Token, without: Token | None = None) -> Arg:
+    """A reported clause as an argument: its whole text, without edge punctuation (nor the parenthetical
+    ``without`` that reports it: "The buyers, analysts added, could be ...")."""
+    inside = {t.i for t in without.subtree} if without is not None else set()
+    if inside and head.doc[min(inside) - 1].pos_ == "PUNCT":
+        inside.add(min(inside) - 1)  # the comma that opened the parenthetical
+    return Arg(head.i, tuple(_trim(head.doc, [t.i for t in head.subtree if t.i not in inside], head.i)))
+
+
+def is_parenthetical(verb: Token) -> bool:
+    """A bare "subject + verb" clause set off by a comma inside or after another clause ("..., the firm
+    added", "The buyers, analysts said, could be ..."): it comments on that clause, which is its object.
+    Anything more (an object, a complement, a marker, a clause of its own) makes it a clause of its own."""
+    if verb.dep_ != "parataxis" or verb.pos_ != "VERB" or verb.i < verb.head.left_edge.i or not is_predicate(verb.head):
+        return False
+    if not has_child(verb.head, SUBJECTS):
+        return False  # a fragment ("will close in June" with its subject cut off by a bad parse) is no statement
+    if not has_child(verb, {"nsubj"}) or any(c.dep_ not in ("nsubj", "punct", "advmod", "aux") for c in verb.children):
+        return False
+    first = next(t for t in verb.subtree if t.pos_ != "PUNCT")
+    return first.i > 0 and verb.doc[first.i - 1].text == ","
 
 
 def sentence_facts(sentence: Span) -> list[Fact]:
@@ -539,11 +559,12 @@ def sentence_facts(sentence: Span) -> list[Fact]:
     seen: set[tuple[int, str, int]] = set()
     for (subject, predicate, obj), source in ((_named_fact(fact), source) for fact, source in raw):
         key = (subject.i, predicate, obj.i)
-        clause = obj.dep_ == "ccomp"
+        commented = source.dep_ == "parataxis" and obj.i == source.head.i  # see is_parenthetical
+        clause = obj.dep_ == "ccomp" or commented
         if key in seen or subject.i == obj.i or subject.pos_ not in NOMINAL or not (obj.pos_ in NOMINAL or clause):
             continue  # arguments are noun phrases or a reported clause: a mis-parsed adjective or verb is not
         seen.add(key)
-        object_arg = clause_phrase(obj) if clause else noun_phrase(obj, source)
+        object_arg = clause_phrase(obj, source if commented else None) if clause else noun_phrase(obj, source)
         facts.append(Fact(noun_phrase(subject, source, subject=True), predicate, object_arg))
         for head in (subject, obj):
             title = title_phrase(head)

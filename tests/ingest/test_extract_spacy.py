@@ -269,3 +269,9 @@ def test_a_subject_keeps_its_of_phrases_but_its_entity_is_the_head_noun(extracto
 def test_a_quotation_before_its_verb_is_the_object(extractor):
     found = facts(extractor, '"The telescope is very old," said Tom Vey.')
     assert found == {("Tom Vey", "said", "The telescope is very old")}
+
+
+@needs_model
+def test_a_parenthetical_subject_and_verb_report_the_clause_around_them(extractor):
+    found = facts(extractor, "The telescope, the director said, was very old.")
+    assert found == {("the director", "said", "The telescope was very old")}
