@@ -118,15 +118,16 @@ def entity_range(token: Token) -> range:
     return range(start, end)
 
 
-def noun_phrase(head: Token, source: Token | None = None) -> Arg:
+def noun_phrase(head: Token, source: Token | None = None, *, subject: bool = False) -> Arg:
     """The noun phrase headed by ``head``: modifiers that name it, not clauses or relations.
 
     A named entity the head is in stays whole ("Delta & Pine Land Co.", "Bank of England"), even
     where the parse coordinates or attaches its parts, as long as it lies inside the head's subtree.
     A person's name drops the title written before it ("author Bill Bryson" -> "Bill Bryson"), so
-    that one person is one entity; :func:`title_phrase` turns the title into a fact.
+    that one person is one entity; :func:`title_phrase` turns the title into a fact. A common-noun
+    ``subject`` keeps its of-phrases (see :func:`phrase_tokens`).
     """
-    name, _ = split_title(head, phrase_tokens(head))
+    name, _ = split_title(head, phrase_tokens(head, of_phrases=subject))
     if source is not None and source.i != head.i and source.i in name:
         inside = {t.i for t in source.subtree}  # the clause the fact comes from is not part of its argument
         name = _trim(head.doc, [i for i in name if i not in inside], head.i)
@@ -158,11 +159,17 @@ def split_title(head: Token, tokens: list[int]) -> tuple[list[int], list[int]]:
     return [i for i in tokens if i >= name.start], title
 
 
-def phrase_tokens(head: Token, nested: bool = False) -> list[int]:
+def phrase_tokens(head: Token, nested: bool = False, of_phrases: bool = False) -> list[int]:
     """Sorted doc indices of the noun phrase headed by ``head`` (see :func:`noun_phrase`).
 
     A kept prepositional modifier is itself cut to its noun phrase, without further modifiers
     (``nested``): "a feud with Jillian Hall", not a chain of every attached phrase.
+
+    With ``of_phrases`` a common noun keeps its chain of of-phrases ("The majority of the population
+    of Leigh", "300 soldiers of the 1st SS Battalion"). This is for subjects: an object's of-phrase
+    becomes a relational fact of the clause's subject ("X was the director of Y"), but a subject's has
+    no other fact to go to, and without it "The majority" or "A series" says nothing. The entity the
+    argument becomes is still cut to the head noun's words (spacy_names), so no node is added.
     """
     keep = {head.i}
     keep.update(i for i in entity_range(head) if head.left_edge.i <= i <= head.right_edge.i)
@@ -173,6 +180,9 @@ def phrase_tokens(head: Token, nested: bool = False) -> list[int]:
             keep.update(t.i for t in child.subtree if t.dep_ not in ("punct", "cc") or t.text in PHRASE_INNER_PUNCT)
         elif child.dep_ in CLAUSE_KEEP and not nested and child.i > head.i and not is_name(head):
             keep.update(t.i for t in child.subtree)
+        elif child.dep_ == "nmod" and of_phrases and case_text(child) == "of" and not is_name(head):
+            keep.update(phrase_tokens(child, nested=True, of_phrases=True))
+            keep.update(t.i for c in child.children if c.dep_ == "case" for t in (c, *c.children) if t.dep_ != "punct")
         elif child.dep_ == "nmod" and (is_name_part(child) or (not nested and keeps_modifier(child))):
             keep.update(phrase_tokens(child, nested=True))
             keep.update(t.i for c in child.children if c.dep_ == "case" for t in (c, *c.children) if t.dep_ != "punct")
@@ -412,6 +422,8 @@ def shared_objects(verb: Token) -> list[Token]:
 def verbal_facts(verb: Token) -> Iterator[Raw]:
     """Facts of a verb clause: one per object, oblique and nominal complement."""
     pred = predicate_text(verb)
+    if is_parenthetical(verb):
+        yield from ((subject, pred, verb.head) for subject in subjects(verb))
     for subject in subjects(verb):
         for child in [*verb.children, *shared_objects(verb)]:
             dep = child.dep_
@@ -431,8 +443,9 @@ def verbal_facts(verb: Token) -> Iterator[Raw]:
                         yield from rel
             elif dep == "xcomp" and child.pos_ in NOMINAL and not has_child(child, {"cop"}):
                 yield from link_facts(subject, child, pred)
-            elif dep == "ccomp" and child.i > verb.i and has_child(child, SUBJECTS):
-                # "X indicated that Y could carry Z", "X told Y that Z": the clause is what X said (to Y)
+            elif dep == "ccomp" and has_child(child, SUBJECTS):
+                # "X indicated that Y could carry Z", "X told Y that Z": the clause is what X said (to Y);
+                # a quotation before its verb ('"Z," X said') is reported the same way
                 told = [c for c in verb.children if c.dep_ in ("iobj", "obj") and c.i < child.i]
                 words = [pred, *(render_phrase(verb.doc, noun_phrase(t)) for t in told)]
                 yield subject, " ".join(words), child
@@ -501,9 +514,27 @@ def render_phrase(doc: Doc, arg: Arg) -> str:
     return " ".join(doc[i].text for i in arg.tokens)
 
 
-def clause_phrase(head: Token) -> Arg:
-    """A reported clause as an argument: its whole text, without edge punctuation."""
-    return Arg(head.i, tuple(_trim(head.doc, [t.i for t in head.subtree], head.i)))
+def clause_phrase(head: Token, without: Token | None = None) -> Arg:
+    """A reported clause as an argument: its whole text, without edge punctuation (nor the parenthetical
+    ``without`` that reports it: "The buyers, analysts added, could be ...")."""
+    inside = {t.i for t in without.subtree} if without is not None else set()
+    if inside and head.doc[min(inside) - 1].pos_ == "PUNCT":
+        inside.add(min(inside) - 1)  # the comma that opened the parenthetical
+    return Arg(head.i, tuple(_trim(head.doc, [t.i for t in head.subtree if t.i not in inside], head.i)))
+
+
+def is_parenthetical(verb: Token) -> bool:
+    """A bare "subject + verb" clause set off by a comma inside or after another clause ("..., the firm
+    added", "The buyers, analysts said, could be ..."): it comments on that clause, which is its object.
+    Anything more (an object, a complement, a marker, a clause of its own) makes it a clause of its own."""
+    if verb.dep_ != "parataxis" or verb.pos_ != "VERB" or verb.i < verb.head.left_edge.i or not is_predicate(verb.head):
+        return False
+    if not has_child(verb.head, SUBJECTS):
+        return False  # a fragment ("will close in June" with its subject cut off by a bad parse) is no statement
+    if not has_child(verb, {"nsubj"}) or any(c.dep_ not in ("nsubj", "punct", "advmod", "aux") for c in verb.children):
+        return False
+    first = next(t for t in verb.subtree if t.pos_ != "PUNCT")
+    return first.i > 0 and verb.doc[first.i - 1].text == ","
 
 
 def sentence_facts(sentence: Span) -> list[Fact]:
@@ -528,12 +559,13 @@ def sentence_facts(sentence: Span) -> list[Fact]:
     seen: set[tuple[int, str, int]] = set()
     for (subject, predicate, obj), source in ((_named_fact(fact), source) for fact, source in raw):
         key = (subject.i, predicate, obj.i)
-        clause = obj.dep_ == "ccomp"
+        commented = source.dep_ == "parataxis" and obj.i == source.head.i  # see is_parenthetical
+        clause = obj.dep_ == "ccomp" or commented
         if key in seen or subject.i == obj.i or subject.pos_ not in NOMINAL or not (obj.pos_ in NOMINAL or clause):
             continue  # arguments are noun phrases or a reported clause: a mis-parsed adjective or verb is not
         seen.add(key)
-        object_arg = clause_phrase(obj) if clause else noun_phrase(obj, source)
-        facts.append(Fact(noun_phrase(subject, source), predicate, object_arg))
+        object_arg = clause_phrase(obj, source if commented else None) if clause else noun_phrase(obj, source)
+        facts.append(Fact(noun_phrase(subject, source, subject=True), predicate, object_arg))
         for head in (subject, obj):
             title = title_phrase(head)
             if title is not None and (head.i, "is", title.head) not in seen:

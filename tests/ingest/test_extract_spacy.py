@@ -255,3 +255,23 @@ def test_unresolved_pronouns_can_be_kept_for_sentence_level_scoring():
     keeping = SpacyExtractor(keep_pronouns=True)
     [extraction] = keeping.extract(["He founded the observatory."])
     assert {(t.subject, t.predicate, t.object) for t in extraction.triples} == {("He", "founded", "the observatory")}
+
+
+@needs_model
+def test_a_subject_keeps_its_of_phrases_but_its_entity_is_the_head_noun(extractor):
+    """A subject's of-phrase has no other fact to go to ("The majority" alone says nothing)."""
+    [result] = extractor.extract(["The majority of the residents of Kettleby were born in Marrshire."])
+    assert result.triples == (Triple("The majority of the residents of Kettleby", "were born in", "Marrshire",
+                                     subject_entity="majority"),)
+
+
+@needs_model
+def test_a_quotation_before_its_verb_is_the_object(extractor):
+    found = facts(extractor, '"The telescope is very old," said Tom Vey.')
+    assert found == {("Tom Vey", "said", "The telescope is very old")}
+
+
+@needs_model
+def test_a_parenthetical_subject_and_verb_report_the_clause_around_them(extractor):
+    found = facts(extractor, "The telescope, the director said, was very old.")
+    assert found == {("the director", "said", "The telescope was very old")}
