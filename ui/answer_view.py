@@ -271,9 +271,16 @@ def show_evidence(answer: hippo.Answer, method: str, skip: set[str]) -> None:
             show_why(hit, key=f"hit-{rank}")
 
 
+PROBING_METHOD = "comorag"
+
+
 def show_trace(hits: Sequence[hippo.Hit]) -> None:
-    """Cycle by cycle, which probe found which passages (only when the method probes)."""
-    if not any(h.why.probe for h in hits):
+    """Cycle by cycle, which probe found which passages (only when the method probes).
+
+    Shown for every probing answer, even when no probe's passage reached the top: that the question alone
+    found everything shown is part of how the answer was made.
+    """
+    if not hits or not (hits[0].method == PROBING_METHOD or any(h.why.probe for h in hits)):
         return
     cycles: dict[str | None, list[tuple[int, hippo.Hit]]] = {}
     for rank, hit in enumerate(hits, start=1):
@@ -284,3 +291,5 @@ def show_trace(hits: Sequence[hippo.Hit]) -> None:
         asked = common.escape_md(probe) if probe else "the question itself"
         ranks = ", ".join(f"#{rank} {common.escape_md(hit.title or hit.doc_id)}" for rank, hit in found)
         st.markdown(f"**Cycle {cycle}** · probe: {asked}  \n→ {ranks}")
+    if list(cycles) == [None]:
+        st.caption("No follow-up probe found a passage that ranks among these; `hippo probe` shows every cycle.")

@@ -193,6 +193,21 @@ def test_trace_lists_probes_cycle_by_cycle():
     assert "Cycle 2" in page and "Where was Ada born?" in page and "#2 Second, #3 Third" in page
 
 
+def test_trace_says_when_the_question_alone_found_every_hit_and_is_absent_for_other_methods():
+    def script():
+        from hippo.model import Hit, Why
+        from hippo.ui.answer_view import show_trace
+
+        show_trace([Hit("p-1", "d-1", "text one", 0.9, "comorag", "First", why=Why()),
+                    Hit("p-2", "d-2", "text two", 0.8, "comorag", "Second", why=Why())])
+        show_trace([Hit("p-3", "d-3", "text three", 0.7, "dense", "Third", why=Why())])
+
+    at = AppTest.from_function(script).run()
+    page = texts(at)
+    assert page.count("Reasoning trace") == 1 and "#1 First, #2 Second" in page and "Third" not in page
+    assert "No follow-up probe found a passage" in page
+
+
 def test_explore_finds_an_entity_and_opens_its_page(open_app, demo_store):
     skip_without_graph(demo_store)
     at = open_app(demo_store.path, "explore")
@@ -273,7 +288,10 @@ def test_stats_shows_counts_models_and_settings(open_app, small_store):
     at = open_app(small_store, "stats")
     assert {m.label: m.value for m in at.metric}["documents"] == "3"
     models = at.dataframe[0].value
-    assert models["model"].tolist()[0] == embedding_identity(DEFAULT_EMBED_MODEL)["passage"]["model"]
+    identity = embedding_identity(DEFAULT_EMBED_MODEL)
+    shown = dict(zip(models["role"], models["model"]))
+    assert shown["embeds passages, questions"] == identity["passage"]["model"]
+    assert shown["embeds entity names, facts"] == identity["entity"]["model"]
     assert "chunk_tokens" in at.dataframe[1].value["setting"].tolist()
 
 

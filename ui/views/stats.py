@@ -8,16 +8,21 @@ from typing import Any
 import streamlit as st
 
 import hippo
+from hippo.embed import embedding_identity
 from hippo.ui import common
 
 PER_ROW = 5
 ROW_PX = 35  # st.dataframe's row height: show every setting without scrolling
 
 
+ROLE_NAMES = {"passage": "passages", "query": "questions", "entity": "entity names", "fact": "facts"}
+
+
 def models(settings: dict[str, Any]) -> list[dict[str, str]]:
-    """The models this store uses, named as the settings name them."""
+    """The models this store uses: one row per embedding model with what it embeds (a split store has two),
+    then the extractor and any other model the settings name."""
     extra = settings.get("extra") or {}
-    rows = [{"role": "embeddings", "model": str(settings.get("embed_model", ""))}]
+    rows = embedding_rows(str(settings.get("embed_model", "")))
     extractor = str(settings.get("extractor", "none"))
     if extractor == "spacy":
         extractor += f" ({extra.get('spacy_model') or 'bundled en_hippo_ewt'})"
@@ -26,6 +31,15 @@ def models(settings: dict[str, Any]) -> list[dict[str, str]]:
         if "model" in key and key != "spacy_model":
             rows.append({"role": key, "model": str(value)})
     return rows
+
+
+def embedding_rows(embed_model: str) -> list[dict[str, str]]:
+    """``embed_model`` as rows "embeds passages, questions" -> model identity, in the order roles are listed."""
+    by_model: dict[str, list[str]] = {}
+    for role, identity in embedding_identity(embed_model).items():
+        if role in ROLE_NAMES:
+            by_model.setdefault(identity["model"], []).append(ROLE_NAMES[role])
+    return [{"role": "embeds " + ", ".join(roles), "model": model} for model, roles in by_model.items()]
 
 
 def render(kg: hippo.KnowledgeGraph) -> None:
