@@ -60,9 +60,10 @@ class Settings:
         collapse when a core is shared (measured 3x slower), see ``hippo.embed``.
     embed_processes : int
         Processes a large batch is embedded with (1 = this process only): a batch of 512 or more texts
-        (an ingest's entity names and facts) is shared with a helper, chunk by chunk, whichever process
-        is free taking the next (``hippo.parallel``). Two by default: the same vectors, and on a machine
-        whose other core was busy the shared batch took as long as one process alone, not longer.
+        (an ingest's entity names and facts) or 50,000 or more characters (its passages) is shared with a
+        helper, chunk by chunk, whichever process is free taking the next (``hippo.parallel``). Two by
+        default: the same vectors, and on a machine whose other core was busy the shared batch took as
+        long as one process alone, not longer.
     embed_precision : str
         ``"float32"`` (default) or ``"bfloat16"``: on a CPU with bfloat16 matrix units (Intel AMX)
         sentence-transformers models then multiply in bfloat16, 1.4-1.9x faster, their vectors within 1e-4

@@ -56,7 +56,8 @@ class TransformerBackend:
 
     The encoder (:class:`SentenceTransformerEncoder`, or ``hippo.embed_e5.E5Encoder``) turns texts into
     token ids and padded id batches into unit vectors; this class decides the batches. A batch of
-    ``PARALLEL_MIN_TEXTS`` or more is shared with a helper process when ``processes`` > 1
+    ``PARALLEL_MIN_TEXTS`` texts or ``PARALLEL_MIN_CHARS`` characters or more is shared with a helper
+    process when ``processes`` > 1
     (:class:`hippo.parallel.SharedWork`: chunks of texts of similar length, taken by whichever process
     is free), which is how the names and facts of an ingest batch use the second core. Processes, not
     torch threads: those spin-wait for each other and collapse when a core is shared (see
