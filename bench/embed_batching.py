@@ -6,7 +6,7 @@ them with all-MiniLM-L6-v2 on one thread, two rounds, the two ways interleaved w
 
 - ``sentence-transformers``: ``SentenceTransformer.encode`` as hippo called it before session 12 (texts
   sorted by characters, 64 per pass, entity names and facts 256 per pass);
-- ``word pieces``: hippo's ``TransformerBackend`` (:func:`hippo.embed.token_batches`: texts of
+- ``word pieces``: hippo's ``TransformerBackend`` (:func:`hippo.embed_batches.token_batches`: texts of
   equal piece counts together, at most ``BATCH_TOKENS`` pieces per pass).
 
 Reports the median seconds of each, their ratio, and the largest difference between the two ways' vectors.
@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hippo.embed import BATCH_TOKENS, load_embedder, threads_for
+from hippo.embed import load_embedder
+from hippo.embed_batches import BATCH_TOKENS, threads_for
 from hippo.embed_e5 import encodable
 from hippo.eval import machine_info, write_results
 

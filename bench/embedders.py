@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 
 import hippo
-from hippo.embed import PARALLEL_MIN_TEXTS, load_embedder
+from hippo.embed import load_embedder
+from hippo.embed_batches import PARALLEL_MIN_TEXTS
 from hippo.eval import all_gold_at_k, machine_info, percentile_ms, recall_at_k, write_results
 
 ROOT = Path(__file__).resolve().parents[1]

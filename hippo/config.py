@@ -15,8 +15,8 @@ from typing import Any
 
 from hippo.errors import ConfigError
 
-__all__ = ["DEFAULT_EMBED_MODEL", "DEFAULT_STORE_DIR", "MODEL_DEFAULTS", "Settings", "model_defaults",
-           "store_path_from_env"]
+__all__ = ["DEFAULT_EMBED_MODEL", "DEFAULT_STORE_DIR", "EMBED_PRECISIONS", "MODEL_DEFAULTS", "Settings",
+           "model_defaults", "store_path_from_env"]
 
 DEFAULT_STORE_DIR = ".hippo"
 DEFAULT_EMBED_MODEL = "multilingual-e5-small+all-MiniLM-L6-v2"
@@ -37,6 +37,8 @@ MODEL_DEFAULTS: dict[str, dict[str, float]] = {
 """Defaults of the settings that depend on a model's cosine scale, per model (others get MiniLM's)."""
 MEMORY_UNITS = ("conversations", "all", "off")
 """When memory units are built (``Settings.memory_units``)."""
+EMBED_PRECISIONS = ("auto", "float32", "bfloat16")
+"""What the embedder multiplies in (``Settings.embed_precision``; ``hippo.embed_batches.role_precision``)."""
 GRAPH_SETTINGS = frozenset({"synonym_threshold"})
 """The per-model settings that compare entity names (a split model ``A+B`` takes these from ``B``)."""
 
@@ -54,7 +56,7 @@ class Settings:
         bundled model touches the network.
     embed_batch_size : int
         Texts per forward pass of the embedder, at most; a pass also holds at most
-        ``hippo.embed.BATCH_TOKENS`` word pieces, texts of equal piece counts together.
+        ``hippo.embed_batches.BATCH_TOKENS`` word pieces, texts of equal piece counts together.
     embed_threads : int
         Torch threads for embedding batches (0: every core). One by default: torch's threads
         collapse when a core is shared (measured 3x slower), see ``hippo.embed``.
@@ -65,10 +67,12 @@ class Settings:
         default: the same vectors, and on a machine whose other core was busy the shared batch took as
         long as one process alone, not longer.
     embed_precision : str
-        ``"float32"`` (default) or ``"bfloat16"``: on a CPU with bfloat16 matrix units (Intel AMX)
-        sentence-transformers models then multiply in bfloat16, 1.4-1.9x faster, their vectors within 1e-4
-        cosine of float32 ones (the same model identity), but dependent on the batch a text was embedded
-        in, so a rerun is not bit-for-bit the same (see ``hippo.embed.matmul_precision``); elsewhere float32.
+        ``"auto"`` (default): on a CPU that multiplies bfloat16 in hardware (Intel AMX, AVX-512 BF16 as on
+        AMD Zen 4) entity names and fact texts are embedded in bfloat16, 1.7x faster, each vector within
+        1e-4 cosine of its float32 one (the same model identity) and the same whatever it is batched with;
+        passages, memory units and questions in float32. ``"float32"``: every text in float32.
+        ``"bfloat16"``: passages too (1.95x on AMX), but a passage's vector then depends on the batch it
+        was embedded in, so a rerun is not bit-for-bit the same (see ``hippo.embed_batches``).
     chunk_tokens, chunk_overlap : int
         Token budget of a passage and the overlap carried between consecutive passages
         of one document (whole sentences; see ``hippo.ingest.chunking``).
@@ -221,7 +225,7 @@ class Settings:
     embed_batch_size: int = 64
     embed_threads: int = 1
     embed_processes: int = 2
-    embed_precision: str = "float32"
+    embed_precision: str = "auto"
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS
     chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
     extractor: str = "spacy"
@@ -309,8 +313,8 @@ class Settings:
             raise ConfigError(f"relation_links={self.relation_links} must be 0 or more (default 0.1).")
         if not 0.0 <= self.fact_floor < 1.0:
             raise ConfigError(f"fact_floor={self.fact_floor} must be in [0, 1) (0: min-max as HippoRAG 2).")
-        if self.embed_precision not in ("float32", "bfloat16"):
-            raise ConfigError(f"embed_precision={self.embed_precision!r}; choose 'float32' or 'bfloat16'.")
+        if self.embed_precision not in EMBED_PRECISIONS:
+            raise ConfigError(f"embed_precision={self.embed_precision!r}; choose one of {', '.join(EMBED_PRECISIONS)}.")
         if isinstance(self.memory_units, bool):  # what stores recorded before the modes existed
             object.__setattr__(self, "memory_units", "all" if self.memory_units else "off")
         if self.memory_units not in MEMORY_UNITS:

@@ -12,7 +12,8 @@ import pytest
 
 import hippo
 from hippo.config import Settings, model_defaults
-from hippo.embed import E5_MODEL, ROLES, bf16_matmuls, embedding_identity, load_embedder, token_batches
+from hippo.embed import E5_MODEL, ROLES, embedding_identity, load_embedder
+from hippo.embed_batches import bf16_matmuls, token_batches
 from hippo.embed_e5 import MAX_TOKENS, encodable
 from hippo.errors import EmbeddingModelMismatch
 
@@ -117,7 +118,7 @@ def test_split_embeds_passages_with_e5_and_graph_texts_with_minilm(e5):
     np.testing.assert_allclose(split.encode(TEXTS), e5.encode(TEXTS), atol=1e-6)
     np.testing.assert_allclose(split.query(TEXTS), e5.query(TEXTS), atol=1e-6)
     for role in ("entity", "fact"):
-        np.testing.assert_allclose(split.encode(TEXTS, role), minilm.encode(TEXTS), atol=1e-6)
+        np.testing.assert_allclose(split.encode(TEXTS, role), minilm.encode(TEXTS, role), atol=1e-6)
     np.testing.assert_allclose(split.query(TEXTS, against="fact"), minilm.encode(TEXTS), atol=1e-6)
     assert split.identity() == embedding_identity(SPLIT)
 
@@ -163,7 +164,7 @@ def hippo_demo():
 
 
 def test_e5_shares_a_batch_of_long_passages_with_a_helper_process_and_gives_the_same_vectors():
-    from hippo.embed import PARALLEL_MIN_CHARS, PARALLEL_MIN_TEXTS
+    from hippo.embed_batches import PARALLEL_MIN_CHARS, PARALLEL_MIN_TEXTS
 
     sentence = "Ada Lindqvist founded observatory {} near Kettleby, on the shore of Lake Imber. "
     texts = [f"Passage {i}: " + sentence.format(i) * 6 for i in range(120)]
@@ -189,14 +190,36 @@ def test_minilm_shares_a_large_batch_with_a_helper_and_gives_the_same_vectors():
 
 
 def test_bfloat16_matmuls_keep_vectors_within_1e4_cosine_of_float32():
-    """``embed_precision="bfloat16"`` multiplies in bfloat16 on a CPU with AMX; the vectors must stay the model's."""
+    """``embed_precision="bfloat16"`` multiplies every text in bfloat16 where the CPU has it in hardware; the
+    vectors must stay the model's."""
     texts = TEXTS + BAD + ["Marren Observatory", "1871", "Ada Lindqvist founded the Marren Observatory in Kettleby",
                            "Kettleby\nKettleby is a village on the shore of Lake Imber. " * 8]
     auto = load_embedder(MINILM, 64, 1, 1, "bfloat16").encode(texts)
     exact = load_embedder(MINILM, 64, 1, 1, "float32").encode(texts)
     assert float((auto * exact).sum(axis=1).min()) > 1 - 1e-4
     if not bf16_matmuls():
-        assert np.array_equal(auto, exact)  # no AMX: float32 either way
+        assert np.array_equal(auto, exact)  # no bfloat16 products: float32 either way
+
+
+def test_auto_precision_embeds_names_and_facts_in_bfloat16_the_same_whatever_the_batch():
+    """The default (``auto``): names and facts within 1e-4 cosine of float32, and bit for bit the same whether
+    a text is embedded alone, among others or in the helper process (batches of one length: no padding);
+    passages and questions exactly float32."""
+    names = [f"{first} {last}" for first in ("Ada", "Tomas", "Orla", "Marren", "Kettleby observatory")
+             for last in ("Lindqvist", "Vey", "Pellworth", "of Lake Imber", "1871", "Saltry")] * 30
+    names = [f"{name} {i % 7}" for i, name in enumerate(names)] + BAD
+    auto, exact = load_embedder(MINILM, 64, 1, 1, "auto"), load_embedder(MINILM, 64, 1, 1, "float32")
+    for role in ("entity", "fact"):
+        together = auto.encode(names, role)
+        assert float((together * exact.encode(names, role)).sum(axis=1).min()) > 1 - 1e-4
+        alone = np.stack([auto._backends[role].encode_here([name], role, 1)[0] for name in names[::37]])
+        assert np.array_equal(alone, together[::37])
+        shared = load_embedder(MINILM, 64, 1, 2, "auto")._backends[role].encode(names, role, 1)
+        assert np.array_equal(shared, together)
+    np.testing.assert_array_equal(auto.encode(TEXTS), exact.encode(TEXTS))
+    np.testing.assert_array_equal(auto.query(TEXTS, against="fact"), exact.query(TEXTS, against="fact"))
+    if not bf16_matmuls():
+        np.testing.assert_array_equal(auto.encode(names, "entity"), exact.encode(names, "entity"))
 
 
 def test_token_batches_hold_every_text_once_within_the_budget():

@@ -53,7 +53,7 @@ def minilm_features(
     layers
         Which hidden states to concatenate (0 = the word-piece embeddings, 6 = the last layer).
     batch_size
-        Windows encoded per forward pass, at most (and at most ``hippo.embed.BATCH_TOKENS`` word pieces).
+        Windows encoded per forward pass, at most (and at most ``hippo.embed_batches.BATCH_TOKENS`` word pieces).
     """
     return Model(
         "minilm_features",
@@ -124,7 +124,7 @@ def encode_words(
     """
     import torch
 
-    from hippo.embed import BATCH_TOKENS, threads_for, token_batches
+    from hippo.embed_batches import BATCH_TOKENS, threads_for, token_batches
 
     tokenizer, transformer, threads = _encoder(encoder, max(layers))
     windows = [w for doc_index, words in enumerate(docs_words) for w in _windows(tokenizer, doc_index, words)]

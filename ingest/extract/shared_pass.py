@@ -29,7 +29,7 @@ from hippo.ingest.extract.minilm_features import ENCODER_WIDTH, FEATURES_KEY, MA
 
 __all__ = ["EncodedPassage", "attach_features", "encode_passages"]
 BATCH = 32
-"""Windows per forward pass at most (and at most ``hippo.embed.BATCH_TOKENS`` word pieces)."""
+"""Windows per forward pass at most (and at most ``hippo.embed_batches.BATCH_TOKENS`` word pieces)."""
 
 
 @dataclass(frozen=True)
@@ -56,14 +56,14 @@ def encode_passages(texts: Sequence[str], encoder: str, layers: Sequence[int],
                     precision: str = "float32") -> list[EncodedPassage]:
     """Encode each text once: features at ``layers`` for every word piece, and the embedding of its first window.
 
-    ``precision`` is the store's ``embed_precision`` (:func:`hippo.embed.matmul_precision`), so the vector is
+    ``precision`` is the store's ``embed_precision`` (:func:`hippo.embed_batches.matmul_precision`), so the vector is
     made as the store's embedder would make it.
     The embedding window is the one sentence-transformers reads (``max_seq_length`` pieces with [CLS] and
     [SEP]); pieces past it are encoded in windows of at most ``MAX_PIECES`` for their features only.
     """
     import torch
 
-    from hippo.embed import BATCH_TOKENS, matmul_precision, threads_for, token_batches
+    from hippo.embed_batches import BATCH_TOKENS, matmul_precision, threads_for, token_batches
     from hippo.embed_e5 import encodable
 
     tokenizer, transformer, window, threads = _model(encoder)

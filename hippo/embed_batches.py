@@ -1,0 +1,227 @@
+"""How texts become forward passes: batches by word pieces, helper processes, threads and precision.
+
+:class:`TransformerBackend` runs one model's :class:`Encoder` (sentence-transformers or the e5 file) over
+many texts: sorted and batched by word pieces (:func:`token_batches`), large batches shared with a helper
+process (:class:`hippo.parallel.SharedWork`), on one torch thread (:func:`threads_for`), in float32 or,
+for entity names and fact texts on a CPU that multiplies bfloat16 in hardware, in bfloat16
+(:func:`role_precision`). :class:`hippo.embed.Embedder` decides which model embeds which kind of text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+import numpy as np
+
+from hippo.model import Matrix
+from hippo.parallel import SharedWork, chunk_by_size
+
+__all__ = ["BATCH_TOKENS", "Encoder", "TransformerBackend", "bf16_matmuls", "matmul_precision",
+           "padded", "role_precision", "SHORT_ROLES", "threads_for", "token_batches"]
+
+
+class TransformerBackend:
+    """A transformer encoder behind :class:`Embedder`: texts batched by word pieces, large batches shared.
+
+    The encoder (:class:`SentenceTransformerEncoder`, or ``hippo.embed_e5.E5Encoder``) turns texts into
+    token ids and padded id batches into unit vectors; this class decides the batches. A batch of
+    ``PARALLEL_MIN_TEXTS`` texts or ``PARALLEL_MIN_CHARS`` characters or more is shared with a helper
+    process when ``processes`` > 1
+    (:class:`hippo.parallel.SharedWork`: chunks of texts of similar length, taken by whichever process
+    is free), which is how the names and facts of an ingest batch use the second core. Processes, not
+    torch threads: those spin-wait for each other and collapse when a core is shared (see
+    :func:`threads_for`). The helper embeds with the same model files, so the vectors are the same.
+    """
+
+    def __init__(self, name: str, encoder: Encoder, batch_size: int, processes: int = 1,
+                 precision: str = "auto") -> None:
+        self.name = name
+        self.encoder = encoder
+        self.identity = encoder.identity
+        self.dim = encoder.dim
+        self.batch_size = batch_size
+        self.precision = precision
+        self.shared = SharedWork(processes)
+
+    def prefix(self, role: str) -> str:
+        return self.encoder.prefix(role)
+
+    def encode(self, texts: Sequence[str], role: str, threads: int) -> Matrix:
+        if self.shared.processes > 1 and (len(texts) >= PARALLEL_MIN_TEXTS
+                                          or sum(len(t) for t in texts) >= PARALLEL_MIN_CHARS):
+            order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # chunks of like lengths: less padding
+            chunks = chunk_by_size([texts[i] for i in order], CHUNKS * self.shared.processes, len)
+            rows = self.shared.run(
+                functools.partial(_encode_in_helper, self.name, self.batch_size, self.precision, role), chunks,
+                lambda chunk: list(self.encode_here(chunk, role, threads)))
+            out = np.empty((len(texts), self.dim), dtype=np.float32)
+            out[order] = np.stack(rows)
+            return out
+        return self.encode_here(texts, role, threads)
+
+    def encode_here(self, texts: Sequence[str], role: str, threads: int) -> Matrix:
+        """In this process: texts of equal word-piece counts together, :data:`BATCH_TOKENS` pieces per pass.
+
+        In bfloat16 (:func:`role_precision`) a batch holds texts of one piece count only: padding is what
+        makes a bfloat16 vector depend on its batch, so without it a text gets the same vector, bit for bit,
+        whichever texts it is embedded with."""
+        ids = self.encoder.token_ids(texts, role)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        precision = role_precision(self.precision, role)
+        lengths = [len(row) for row in ids]
+        with threads_for(len(texts), threads), matmul_precision(precision):
+            for batch in token_batches(lengths, BATCH_TOKENS, self.batch_size, exact=precision == "bfloat16"):
+                out[batch] = self.encoder.forward(*padded([ids[i] for i in batch], self.encoder.pad_id))
+        return out
+
+
+class Encoder(Protocol):
+    """A model's tokenizer and forward pass: token ids per text, unit vectors per padded batch."""
+
+    name: str
+    identity: str
+    dim: int
+    pad_id: int
+
+    def prefix(self, role: str) -> str: ...
+
+    def token_ids(self, texts: Sequence[str], role: str) -> list[list[int]]: ...
+
+    def forward(self, ids: np.ndarray, mask: np.ndarray) -> Matrix: ...
+
+
+def padded(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Token id lists as one (len(rows), longest) int64 matrix padded with ``pad_id``, and its 0/1 mask."""
+    longest = max(len(row) for row in rows)
+    ids = np.full((len(rows), longest), pad_id, dtype=np.int64)
+    mask = np.zeros((len(rows), longest), dtype=np.int64)
+    for index, row in enumerate(rows):
+        ids[index, :len(row)] = row
+        mask[index, :len(row)] = 1
+    return ids, mask
+
+
+SMALL_BATCH = 8
+PARALLEL_MIN_TEXTS = 512
+"""A batch is shared with helper processes from this size up (seconds of work, against a helper's start of
+a few seconds paid once per process); queries and small ingests stay in this process."""
+PARALLEL_MIN_CHARS = 50_000
+"""...or from this many characters up: an ingest batch's passages (256 documents, 2Wiki's about 130,000
+characters, 16 s of e5 on one core) are fewer than :data:`PARALLEL_MIN_TEXTS` but as much work."""
+CHUNKS = 8
+"""Chunks per process in a shared batch: more balance two processes better, at a few ms of hand-over each."""
+BATCH_TOKENS = 1024
+"""Word pieces (padding included) per forward pass of a sentence-transformers model, at most.
+
+Why by pieces, and sorted by them: a batch costs its longest text times its size, so texts of equal piece
+counts go together (no padding), and a pass stays small enough for the processor's caches. Measured on
+2Wiki's texts, one thread, this project's 2-core AMD EPYC machines, against sentence-transformers' own
+batching (sorted by characters, 64 texts, entity names and facts 256; ``bench/embed_batching.py``):
+entity names 2.1x, fact texts 1.9x, passages 1.3x faster (3,000 names 11.8 s -> 5.7 s, 3,000 facts
+15.9 s -> 8.4 s, 300 passages 11.0 s -> 8.2 s), vectors equal to 2e-7. In trials, 512 to 2,048 pieces
+were within noise of each other, and larger count batches were slower (names at 1,024 texts per pass)."""
+
+
+def token_batches(lengths: Sequence[int], budget: int, most: int, exact: bool = False) -> list[list[int]]:
+    """Indices of texts in batches of like length: sorted by ``lengths``, each batch holding at most
+    ``most`` texts and at most ``budget`` pieces when padded to its longest (always at least one text);
+    with ``exact``, texts of one length only.
+
+    >>> token_batches([3, 9, 3, 4], budget=9, most=8)
+    [[0, 2], [3], [1]]
+    >>> token_batches([3, 3, 4, 4], budget=16, most=8, exact=True)
+    [[0, 1], [2, 3]]
+    """
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for index in sorted(range(len(lengths)), key=lengths.__getitem__):
+        if current and ((len(current) + 1) * lengths[index] > budget or len(current) >= most
+                        or (exact and lengths[index] != lengths[current[-1]])):
+            batches.append(current)
+            current = []
+        current.append(index)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _encode_in_helper(name: str, batch_size: int, precision: str, role: str, texts: list[str]) -> list[np.ndarray]:
+    """Run in a helper process: ``texts`` embedded as ``role`` by its own copy of the model, on one thread."""
+    from hippo.embed import load_backend
+
+    return list(load_backend(name, batch_size, 1, precision).encode_here(texts, role, 1))
+
+
+SHORT_ROLES = frozenset({"entity", "fact"})
+"""Roles embedded only at ingest, by the thousand, and only ever compared among themselves or with a question:
+entity names and fact texts, two thirds of an ingest's word pieces on 2Wiki."""
+
+
+def bf16_matmuls() -> bool:
+    """Whether this CPU multiplies bfloat16 matrices in hardware (Intel AMX, or AVX-512 BF16 as on AMD Zen 4)."""
+    import torch
+
+    amx = getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    return bool(amx() or getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)())
+
+
+def role_precision(precision: str, role: str) -> str:
+    """The precision ``role``'s texts are multiplied in under the ``embed_precision`` setting ``precision``
+    (``hippo.config.EMBED_PRECISIONS``).
+
+    ``"bfloat16"`` only where :func:`bf16_matmuls`: there MiniLM embeds entity names 1.7x and fact texts 1.75x
+    faster (2Wiki's, one thread, AMD EPYC with AVX-512 BF16), every vector within 1e-4 cosine of its float32
+    vector (worst 0.99992 over 10,000; ``tests/test_embed.py`` holds it to 1e-4), the bound within which a
+    runtime may change without a new model identity. ``auto`` keeps passages, memory units and questions in
+    float32: a passage batch mixes lengths, and padding makes a bfloat16 vector depend on its batch.
+    """
+    wanted = precision == "bfloat16" or (precision == "auto" and role in SHORT_ROLES)
+    return "bfloat16" if wanted and bf16_matmuls() else "float32"
+
+
+@contextlib.contextmanager
+def matmul_precision(precision: str) -> Iterator[None]:
+    """Run a forward pass with bfloat16 matrix products when ``precision`` is ``"bfloat16"`` and the CPU has them.
+
+    Torch's autocast keeps layer norms, softmax and the pooling in float32. Passages in bfloat16 (the
+    ``"bfloat16"`` setting): 1.95x faster on AMX, within 1e-4 cosine, but a passage's vector then depends on
+    the batch it was embedded in (padding changes how products round), by up to 1e-3 per component, so an
+    ingest that is killed and run again, or one batch against one document at a time, no longer gives the
+    same vectors to 1e-5 and the same memory associations, which hippo's crash and association tests
+    require. Texts batched by equal length only (:func:`token_batches` with ``exact``) do not move.
+    Any other ``precision`` (or a CPU without bfloat16 products, where they would be emulated) runs in float32.
+    """
+    if precision != "bfloat16" or not bf16_matmuls():
+        yield
+        return
+    import torch
+
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        yield
+
+
+@contextlib.contextmanager
+def threads_for(texts: int, threads: int) -> Iterator[None]:
+    """Run the forward pass on ``threads`` torch threads (0: torch's default), and a query on one.
+
+    Measured on this project's 2-core machines while another process kept a core busy: one
+    thread embedded 159 short texts/s against 53 with two, and a single query took 24 ms against
+    158 ms. Torch's threads spin-wait for each other, so they collapse as soon as a core is
+    shared, and hippo shares cores by design (a UI and an ingest, the parser and the embedder).
+    Hence one thread by default; ``Settings.embed_threads = 0`` gives torch every core.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    wanted = 1 if texts <= SMALL_BATCH else (threads or before)
+    if wanted == before:
+        yield
+        return
+    torch.set_num_threads(wanted)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
