@@ -37,8 +37,8 @@ MODEL_DEFAULTS: dict[str, dict[str, float]] = {
 """Defaults of the settings that depend on a model's cosine scale, per model (others get MiniLM's)."""
 MEMORY_UNITS = ("conversations", "all", "off")
 """When memory units are built (``Settings.memory_units``)."""
-EMBED_PRECISIONS = ("auto", "float32", "bfloat16")
-"""What the embedder multiplies in (``Settings.embed_precision``; ``hippo.embed_batches.role_precision``)."""
+EMBED_PRECISIONS = ("auto", "float32")
+"""What the embedder multiplies in (``Settings.embed_precision``; ``hippo.embed_batches.bf16_products``)."""
 GRAPH_SETTINGS = frozenset({"synonym_threshold"})
 """The per-model settings that compare entity names (a split model ``A+B`` takes these from ``B``)."""
 
@@ -68,11 +68,10 @@ class Settings:
         long as one process alone, not longer.
     embed_precision : str
         ``"auto"`` (default): on a CPU that multiplies bfloat16 in hardware (Intel AMX, AVX-512 BF16 as on
-        AMD Zen 4) entity names and fact texts are embedded in bfloat16, 1.7x faster, each vector within
-        1e-4 cosine of its float32 one (the same model identity) and the same whatever it is batched with;
-        passages, memory units and questions in float32. ``"float32"``: every text in float32.
-        ``"bfloat16"``: passages too (1.95x on AMX), but a passage's vector then depends on the batch it
-        was embedded in, so a rerun is not bit-for-bit the same (see ``hippo.embed_batches``).
+        AMD Zen 4) texts are embedded with bfloat16 products, 1.55-1.75x faster, each vector within 1e-4
+        cosine of its float32 one (the same model identity) and, batched by exact length, the same bit
+        for bit whatever it is batched with; elsewhere float32. ``"float32"``: float32 everywhere.
+        (``"bfloat16"``, recorded by stores of an earlier version, reads as ``"auto"``.)
     chunk_tokens, chunk_overlap : int
         Token budget of a passage and the overlap carried between consecutive passages
         of one document (whole sentences; see ``hippo.ingest.chunking``).
@@ -313,6 +312,8 @@ class Settings:
             raise ConfigError(f"relation_links={self.relation_links} must be 0 or more (default 0.1).")
         if not 0.0 <= self.fact_floor < 1.0:
             raise ConfigError(f"fact_floor={self.fact_floor} must be in [0, 1) (0: min-max as HippoRAG 2).")
+        if self.embed_precision == "bfloat16":  # what stores recorded before "auto" took its place
+            object.__setattr__(self, "embed_precision", "auto")
         if self.embed_precision not in EMBED_PRECISIONS:
             raise ConfigError(f"embed_precision={self.embed_precision!r}; choose one of {', '.join(EMBED_PRECISIONS)}.")
         if isinstance(self.memory_units, bool):  # what stores recorded before the modes existed

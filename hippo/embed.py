@@ -146,7 +146,7 @@ class Embedder:
         return encoder.transformer()
 
     def precision(self) -> str:
-        """The ``embed_precision`` setting the models run under (see ``hippo.embed_batches.role_precision``)."""
+        """The ``embed_precision`` setting the models run under (see ``hippo.embed_batches.bf16_products``)."""
         return self._backends["passage"].precision
 
     def mean_pooled_window(self) -> int | None:
@@ -196,8 +196,8 @@ def load_embedder(name: str, batch_size: int = 64, threads: int = 1, processes: 
     """Load (once per process) the embedder called ``name`` (one model, or ``"A+B"``: see the module docstring).
 
     ``processes`` > 1 lets large batches be shared with helper processes; ``threads`` are torch's threads per
-    process; ``precision`` is the ``embed_precision`` setting (``hippo.embed_batches.role_precision``: which
-    texts are multiplied in bfloat16 on a CPU that has it in hardware).
+    process; ``precision`` is the ``embed_precision`` setting (``hippo.embed_batches.bf16_products``: bfloat16
+    products on a CPU that has them in hardware under ``"auto"``).
 
     Raises
     ------

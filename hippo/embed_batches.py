@@ -2,9 +2,9 @@
 
 :class:`TransformerBackend` runs one model's :class:`Encoder` (sentence-transformers or the e5 file) over
 many texts: sorted and batched by word pieces (:func:`token_batches`), large batches shared with a helper
-process (:class:`hippo.parallel.SharedWork`), on one torch thread (:func:`threads_for`), in float32 or,
-for entity names and fact texts on a CPU that multiplies bfloat16 in hardware, in bfloat16
-(:func:`role_precision`). :class:`hippo.embed.Embedder` decides which model embeds which kind of text.
+process (:class:`hippo.parallel.SharedWork`), on one torch thread (:func:`threads_for`), in bfloat16 on a
+CPU that multiplies it in hardware, else float32 (:func:`bf16_products`). :class:`hippo.embed.Embedder`
+decides which model embeds which kind of text.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from hippo.model import Matrix
 from hippo.parallel import SharedWork, chunk_by_size
 
 __all__ = ["BATCH_TOKENS", "Encoder", "TransformerBackend", "bf16_matmuls", "matmul_precision",
-           "padded", "role_precision", "SHORT_ROLES", "threads_for", "token_batches"]
+           "bf16_products", "padded", "threads_for", "token_batches"]
 
 
 class TransformerBackend:
@@ -65,15 +65,15 @@ class TransformerBackend:
     def encode_here(self, texts: Sequence[str], role: str, threads: int) -> Matrix:
         """In this process: texts of equal word-piece counts together, :data:`BATCH_TOKENS` pieces per pass.
 
-        In bfloat16 (:func:`role_precision`) a batch holds texts of one piece count only: padding is what
+        In bfloat16 (:func:`bf16_products`) a batch holds texts of one piece count only: padding is what
         makes a bfloat16 vector depend on its batch, so without it a text gets the same vector, bit for bit,
         whichever texts it is embedded with."""
         ids = self.encoder.token_ids(texts, role)
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        precision = role_precision(self.precision, role)
         lengths = [len(row) for row in ids]
-        with threads_for(len(texts), threads), matmul_precision(precision):
-            for batch in token_batches(lengths, BATCH_TOKENS, self.batch_size, exact=precision == "bfloat16"):
+        exact = bf16_products(self.precision)
+        with threads_for(len(texts), threads), matmul_precision(self.precision):
+            for batch in token_batches(lengths, BATCH_TOKENS, self.batch_size, exact=exact):
                 out[batch] = self.encoder.forward(*padded([ids[i] for i in batch], self.encoder.pad_id))
         return out
 
@@ -155,11 +155,6 @@ def _encode_in_helper(name: str, batch_size: int, precision: str, role: str, tex
     return list(load_backend(name, batch_size, 1, precision).encode_here(texts, role, 1))
 
 
-SHORT_ROLES = frozenset({"entity", "fact"})
-"""Roles embedded only at ingest, by the thousand, and only ever compared among themselves or with a question:
-entity names and fact texts, two thirds of an ingest's word pieces on 2Wiki."""
-
-
 def bf16_matmuls() -> bool:
     """Whether this CPU multiplies bfloat16 matrices in hardware (Intel AMX, or AVX-512 BF16 as on AMD Zen 4)."""
     import torch
@@ -168,33 +163,30 @@ def bf16_matmuls() -> bool:
     return bool(amx() or getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)())
 
 
-def role_precision(precision: str, role: str) -> str:
-    """The precision ``role``'s texts are multiplied in under the ``embed_precision`` setting ``precision``
-    (``hippo.config.EMBED_PRECISIONS``).
+def bf16_products(precision: str) -> bool:
+    """Whether texts are multiplied in bfloat16 under the ``embed_precision`` setting ``precision``
+    (``hippo.config.EMBED_PRECISIONS``): under ``"auto"`` where :func:`bf16_matmuls`, never under ``"float32"``.
 
-    ``"bfloat16"`` only where :func:`bf16_matmuls`: there MiniLM embeds entity names 1.7x and fact texts 1.75x
-    faster (2Wiki's, one thread, AMD EPYC with AVX-512 BF16), every vector within 1e-4 cosine of its float32
-    vector (worst 0.99992 over 10,000; ``tests/test_embed.py`` holds it to 1e-4), the bound within which a
-    runtime may change without a new model identity. ``auto`` keeps passages, memory units and questions in
-    float32: a passage batch mixes lengths, and padding makes a bfloat16 vector depend on its batch.
+    Measured on 2Wiki's texts, one thread, AMD EPYC with AVX-512 BF16 (batches of one length): MiniLM embeds
+    entity names 1.7x, fact texts 1.75x and passages 1.55x faster, e5 passages 1.55x, every vector within
+    1e-4 cosine of its float32 vector (worst 0.99992 over 10,000 names; passages 0.99997), the bound within
+    which a runtime may change without a new model identity; ``tests/test_embed.py`` holds it to 1e-4.
     """
-    wanted = precision == "bfloat16" or (precision == "auto" and role in SHORT_ROLES)
-    return "bfloat16" if wanted and bf16_matmuls() else "float32"
+    return precision == "auto" and bf16_matmuls()
 
 
 @contextlib.contextmanager
 def matmul_precision(precision: str) -> Iterator[None]:
-    """Run a forward pass with bfloat16 matrix products when ``precision`` is ``"bfloat16"`` and the CPU has them.
+    """Run a forward pass with bfloat16 matrix products where :func:`bf16_products`, else in float32.
 
-    Torch's autocast keeps layer norms, softmax and the pooling in float32. Passages in bfloat16 (the
-    ``"bfloat16"`` setting): 1.95x faster on AMX, within 1e-4 cosine, but a passage's vector then depends on
-    the batch it was embedded in (padding changes how products round), by up to 1e-3 per component, so an
-    ingest that is killed and run again, or one batch against one document at a time, no longer gives the
-    same vectors to 1e-5 and the same memory associations, which hippo's crash and association tests
-    require. Texts batched by equal length only (:func:`token_batches` with ``exact``) do not move.
-    Any other ``precision`` (or a CPU without bfloat16 products, where they would be emulated) runs in float32.
+    Torch's autocast keeps layer norms, softmax and the pooling in float32. Run only on batches of one
+    length (:func:`token_batches` with ``exact``): padding changes how a padded text's products round, so
+    in a batch of mixed lengths a text's bfloat16 vector depends on its batch, by up to 1e-3 per
+    component (measured), and an ingest killed and run again, or one batch against one document at a
+    time, would no longer give the same vectors and memory associations; without padding it is the same
+    bit for bit, alone or among others, in this process or a helper.
     """
-    if precision != "bfloat16" or not bf16_matmuls():
+    if not bf16_products(precision):
         yield
         return
     import torch

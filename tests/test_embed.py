@@ -189,37 +189,26 @@ def test_minilm_shares_a_large_batch_with_a_helper_and_gives_the_same_vectors():
     assert np.abs(shared - alone).max() < 1e-5
 
 
-def test_bfloat16_matmuls_keep_vectors_within_1e4_cosine_of_float32():
-    """``embed_precision="bfloat16"`` multiplies every text in bfloat16 where the CPU has it in hardware; the
-    vectors must stay the model's."""
-    texts = TEXTS + BAD + ["Marren Observatory", "1871", "Ada Lindqvist founded the Marren Observatory in Kettleby",
-                           "Kettleby\nKettleby is a village on the shore of Lake Imber. " * 8]
-    auto = load_embedder(MINILM, 64, 1, 1, "bfloat16").encode(texts)
-    exact = load_embedder(MINILM, 64, 1, 1, "float32").encode(texts)
-    assert float((auto * exact).sum(axis=1).min()) > 1 - 1e-4
-    if not bf16_matmuls():
-        assert np.array_equal(auto, exact)  # no bfloat16 products: float32 either way
-
-
-def test_auto_precision_embeds_names_and_facts_in_bfloat16_the_same_whatever_the_batch():
-    """The default (``auto``): names and facts within 1e-4 cosine of float32, and bit for bit the same whether
-    a text is embedded alone, among others or in the helper process (batches of one length: no padding);
-    passages and questions exactly float32."""
-    names = [f"{first} {last}" for first in ("Ada", "Tomas", "Orla", "Marren", "Kettleby observatory")
-             for last in ("Lindqvist", "Vey", "Pellworth", "of Lake Imber", "1871", "Saltry")] * 30
-    names = [f"{name} {i % 7}" for i, name in enumerate(names)] + BAD
-    auto, exact = load_embedder(MINILM, 64, 1, 1, "auto"), load_embedder(MINILM, 64, 1, 1, "float32")
-    for role in ("entity", "fact"):
-        together = auto.encode(names, role)
-        assert float((together * exact.encode(names, role)).sum(axis=1).min()) > 1 - 1e-4
-        alone = np.stack([auto._backends[role].encode_here([name], role, 1)[0] for name in names[::37]])
+@pytest.mark.parametrize("model", [MINILM, E5_MODEL])
+def test_auto_precision_keeps_vectors_within_1e4_cosine_and_the_same_whatever_the_batch(model):
+    """The default (``auto``) multiplies in bfloat16 where the CPU has it in hardware: every kind of text within
+    1e-4 cosine of float32, and bit for bit the same whether a text is embedded alone, among others or in the
+    helper process (batches of one length: no padding); float32 elsewhere."""
+    names = [f"{first} {last} {i % 7}" for i, (first, last) in enumerate(
+        (f, t) for f in ("Ada", "Tomas", "Orla", "Marren", "Kettleby observatory")
+        for t in ("Lindqvist", "Vey", "Pellworth", "of Lake Imber", "1871", "Saltry"))] * 20 + BAD
+    passages = TEXTS + ["Kettleby\nKettleby is a village on the shore of Lake Imber. " * 8,
+                        "Ada Lindqvist founded the Marren Observatory in 1871; she was born in Kettleby."]
+    auto, exact = load_embedder(model, 64, 1, 1, "auto"), load_embedder(model, 64, 1, 1, "float32")
+    for role, texts in (("entity", names), ("fact", names), ("passage", passages), ("query", passages)):
+        together = auto.encode(texts, role)
+        assert float((together * exact.encode(texts, role)).sum(axis=1).min()) > 1 - 1e-4
+        alone = np.stack([auto._backends[role].encode_here([text], role, 1)[0] for text in texts[::37]])
         assert np.array_equal(alone, together[::37])
-        shared = load_embedder(MINILM, 64, 1, 2, "auto")._backends[role].encode(names, role, 1)
-        assert np.array_equal(shared, together)
-    np.testing.assert_array_equal(auto.encode(TEXTS), exact.encode(TEXTS))
-    np.testing.assert_array_equal(auto.query(TEXTS, against="fact"), exact.query(TEXTS, against="fact"))
-    if not bf16_matmuls():
-        np.testing.assert_array_equal(auto.encode(names, "entity"), exact.encode(names, "entity"))
+        if not bf16_matmuls():
+            np.testing.assert_array_equal(together, exact.encode(texts, role))
+    shared = load_embedder(model, 64, 1, 2, "auto")._backends["entity"].encode(names, "entity", 1)
+    assert np.array_equal(shared, auto.encode(names, "entity"))
 
 
 def test_token_batches_hold_every_text_once_within_the_budget():
@@ -234,9 +223,10 @@ def test_token_batches_hold_every_text_once_within_the_budget():
 
 
 def test_minilm_vectors_batched_by_word_pieces_equal_sentence_transformers_one_at_a_time():
-    """The batching is a speed choice only: each vector stays the one the model gives the text alone."""
+    """The batching is a speed choice only: each vector stays the one the model gives the text alone
+    (in float32 products, as sentence-transformers runs it)."""
     texts = TEXTS + BAD + ["Marren Observatory", "1871", "Kettleby\nKettleby is a village on Lake Imber. " * 40]
-    backend = load_embedder(MINILM)._backends["passage"]
+    backend = load_embedder(MINILM, 64, 1, 1, "float32")._backends["passage"]
     batched = backend.encode(texts, "passage", 1)
     alone = np.stack([backend.encoder.model.encode([encodable(t)], normalize_embeddings=True)[0] for t in texts])
     assert np.abs(batched - alone).max() < 1e-5

@@ -41,18 +41,21 @@ def synonym_pairs(new_ids: Sequence[str], new_names: Sequence[str], new_vectors:
     candidates_ids = np.concatenate([np.asarray(old_ids, dtype=object), np.asarray(new_ids, dtype=object)])
     old = np.asarray(old_vectors, dtype=np.float32)
     candidates = np.concatenate([old, new_vectors]) if len(old_ids) else new_vectors
-    usable = np.concatenate([np.asarray(old_live, dtype=bool), np.ones(len(new_ids), dtype=bool)])
+    unusable = ~np.concatenate([np.asarray(old_live, dtype=bool), np.ones(len(new_ids), dtype=bool)])
+    new_ids = np.asarray(new_ids, dtype=object)
     pairs: list[tuple[str, str, float]] = []
     queries = np.flatnonzero(names_ok)
     for start in range(0, len(queries), BLOCK):
         block = queries[start:start + BLOCK]
         scores = new_vectors[block] @ candidates.T
-        scores[:, ~usable] = -1.0
+        scores[:, unusable] = -1.0
         scores[np.arange(len(block)), len(old_ids) + block] = -1.0  # not its own synonym
-        for row, query in zip(scores, block):
-            hits = np.flatnonzero(row >= threshold)
-            if len(hits) > max_per_entity:
-                hits = hits[np.argpartition(-row[hits], max_per_entity - 1)[:max_per_entity]]
-            for hit in hits[np.argsort(-row[hits], kind="stable")]:
-                pairs.append((new_ids[query], candidates_ids[hit], float(row[hit])))
+        rows, cols = np.nonzero(scores >= threshold)
+        values = scores[rows, cols]
+        order = np.lexsort((cols, -values, rows))  # by query, best first, ties by position
+        rows, cols, values = rows[order], cols[order], values[order]
+        rank = np.arange(len(rows)) - np.searchsorted(rows, rows)  # place within its query's hits
+        keep = rank < max_per_entity
+        pairs.extend(zip(new_ids[block[rows[keep]]].tolist(), candidates_ids[cols[keep]].tolist(),
+                         values[keep].astype(float).tolist()))
     return pairs

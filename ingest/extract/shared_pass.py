@@ -5,8 +5,8 @@ that also embeds the passages. Run separately, the encoder ran twice over every 
 for the NER and once over the whole passage for its vector: on 2WikiMultihopQA the NER's pass cost as
 much as the embedding. Here the passage is encoded once, exactly as sentence-transformers encodes it
 (the same word pieces, cut at the model's ``max_seq_length``, mean-pooled over the last layer and
-normalised, under the same ``matmul_precision``, so the vector equals the embedder's: to float rounding in
-float32, within 1e-4 cosine with bfloat16 products, as tests hold it), and the
+normalised, under the same ``matmul_precision`` and in batches of one length when that is bfloat16, so the
+vector equals the embedder's to float rounding, as tests hold it), and the
 word pieces' hidden states at the NER's layers are handed to each line's spaCy ``Doc`` through its
 ``user_data``. Word pieces past the embedding's cut are encoded in further windows for the NER only.
 
@@ -53,7 +53,7 @@ def _model(name: str):
 
 
 def encode_passages(texts: Sequence[str], encoder: str, layers: Sequence[int],
-                    precision: str = "float32") -> list[EncodedPassage]:
+                    precision: str = "auto") -> list[EncodedPassage]:
     """Encode each text once: features at ``layers`` for every word piece, and the embedding of its first window.
 
     ``precision`` is the store's ``embed_precision`` (:func:`hippo.embed_batches.matmul_precision`), so the vector is
@@ -63,7 +63,7 @@ def encode_passages(texts: Sequence[str], encoder: str, layers: Sequence[int],
     """
     import torch
 
-    from hippo.embed_batches import BATCH_TOKENS, matmul_precision, threads_for, token_batches
+    from hippo.embed_batches import BATCH_TOKENS, bf16_products, matmul_precision, threads_for, token_batches
     from hippo.embed_e5 import encodable
 
     tokenizer, transformer, window, threads = _model(encoder)
@@ -83,7 +83,8 @@ def encode_passages(texts: Sequence[str], encoder: str, layers: Sequence[int],
     width = ENCODER_WIDTH * len(layers)
     features = [np.zeros((len(s), width), dtype=np.float32) for s in spans]
     vectors = np.zeros((len(texts), ENCODER_WIDTH), dtype=np.float32)
-    batches = token_batches([len(ids) + 2 for _, _, ids in windows], BATCH_TOKENS, BATCH)
+    batches = token_batches([len(ids) + 2 for _, _, ids in windows], BATCH_TOKENS, BATCH,
+                            exact=bf16_products(precision))
     with torch.inference_mode(), threads_for(len(windows), threads), matmul_precision(precision):
         for batch in batches:
             part = [windows[i] for i in batch]

@@ -93,7 +93,7 @@ class SpacyExtractor:
     def extract(self, texts: Sequence[str], *, embed: str | None = None) -> list[Extraction]:
         """One :class:`Extraction` per text; a large batch is parsed by ``processes`` processes at once.
 
-        With ``embed`` (a ``matmul_precision``: ``"float32"`` or ``"bfloat16"``) each extraction also carries
+        With ``embed`` (an ``embed_precision``: ``"auto"`` or ``"float32"``) each extraction also carries
         the passage's embedding by :meth:`passage_encoder`, taken from the pass the NER runs anyway
         (:mod:`.shared_pass`): the encoder runs once per passage.
         """

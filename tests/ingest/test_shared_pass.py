@@ -17,7 +17,7 @@ LAYERS = (3, 6)
 
 
 def same_vectors(a: np.ndarray, b: np.ndarray) -> bool:
-    """Equal to float rounding (float32 products, the default ``embed_precision``)."""
+    """Equal to float rounding (the same products: ``embed_precision`` "auto" both ways)."""
     return float(np.abs(a - b).max()) < 1e-5
 PASSAGES = [
     "Ada Lindqvist\nAda Lindqvist founded the Marren Observatory in 1871. She was born in Kettleby.",
@@ -57,7 +57,7 @@ def test_the_extractor_gives_vectors_and_the_same_kind_of_facts():
     spacy_model_or_skip()
     extractor = SpacyExtractor()
     assert extractor.passage_encoder() == "all-MiniLM-L6-v2"
-    shared = extractor.extract(PASSAGES, embed="float32")
+    shared = extractor.extract(PASSAGES, embed="auto")
     alone = extractor.extract(PASSAGES)
     assert all(e.vector is None for e in alone)
     expected = load_embedder("all-MiniLM-L6-v2").encode(PASSAGES)
