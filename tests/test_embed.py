@@ -197,8 +197,8 @@ def test_auto_precision_keeps_vectors_within_1e4_cosine_and_the_same_whatever_th
     names = [f"{first} {last} {i % 7}" for i, (first, last) in enumerate(
         (f, t) for f in ("Ada", "Tomas", "Orla", "Marren", "Kettleby observatory")
         for t in ("Lindqvist", "Vey", "Pellworth", "of Lake Imber", "1871", "Saltry"))] * 20 + BAD
-    passages = TEXTS + ["Kettleby\nKettleby is a village on the shore of Lake Imber. " * 8,
-                        "Ada Lindqvist founded the Marren Observatory in 1871; she was born in Kettleby."]
+    passages = [*TEXTS, "Kettleby\nKettleby is a village on the shore of Lake Imber. " * 8,
+                "Ada Lindqvist founded the Marren Observatory in 1871; she was born in Kettleby."]
     auto, exact = load_embedder(model, 64, 1, 1, "auto"), load_embedder(model, 64, 1, 1, "float32")
     for role, texts in (("entity", names), ("fact", names), ("passage", passages), ("query", passages)):
         together = auto.encode(texts, role)
