@@ -73,10 +73,13 @@ class SharedWork:
                    for _ in range(self.processes - 1)]
         for feeder in feeders:
             feeder.start()
-        while (index := claims.take(back=True)) is not None:
-            done[index] = here(chunks[index])
-        for feeder in feeders:
-            feeder.join()
+        try:
+            while (index := claims.take(back=True)) is not None:
+                done[index] = here(chunks[index])
+        finally:  # on an error here too: no further chunk goes to a helper, and no feeder outlives the call
+            claims.stop()
+            for feeder in feeders:
+                feeder.join()
         return [r for index, chunk in enumerate(chunks) for r in (done[index] if index in done else here(chunk))]
 
     def _feed(self, work: Callable, chunks: Sequence[list], claims: _Claims, done: dict[int, list]) -> None:
@@ -122,6 +125,10 @@ class _Claims:
     def __init__(self, count: int) -> None:
         self._front, self._back = 0, count
         self._lock = threading.Lock()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._front = self._back
 
     def take(self, back: bool) -> int | None:
         with self._lock:
