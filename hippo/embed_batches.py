@@ -19,8 +19,8 @@ import numpy as np
 from hippo.model import Matrix
 from hippo.parallel import SharedWork, chunk_by_size
 
-__all__ = ["BATCH_TOKENS", "Encoder", "TransformerBackend", "bf16_matmuls", "matmul_precision",
-           "bf16_products", "padded", "threads_for", "token_batches"]
+__all__ = ["BATCH_TOKENS", "Encoder", "TransformerBackend", "bf16_matmuls", "bf16_products", "matmul_precision",
+           "padded", "threads_for", "token_batches"]
 
 
 class TransformerBackend:
@@ -155,8 +155,11 @@ def _encode_in_helper(name: str, batch_size: int, precision: str, role: str, tex
     return list(load_backend(name, batch_size, 1, precision).encode_here(texts, role, 1))
 
 
+@functools.cache
 def bf16_matmuls() -> bool:
-    """Whether this CPU multiplies bfloat16 matrices in hardware (Intel AMX, or AVX-512 BF16 as on AMD Zen 4)."""
+    """Whether this CPU multiplies bfloat16 matrices in hardware (Intel AMX, or AVX-512 BF16 as on AMD Zen 4).
+
+    Asked once per process: every forward pass (a question's too) asks it twice, and the answer cannot change."""
     import torch
 
     amx = getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
