@@ -134,11 +134,14 @@ def index_size(n: int, store: Path, settings: dict) -> dict:
     }
 
 
-def measure_queries(n: int, store: Path) -> dict:
-    """Warm latency and hop recall of each method on the stored index of ``n`` passages; peak RSS so far."""
+def measure_queries(n: int, store: Path, settings: dict) -> dict:
+    """Warm latency and hop recall of each method on the stored index of ``n`` passages; peak RSS so far.
+
+    ``settings`` apply to this session, so a query-time setting (``synonym_max``, ``synonym_threshold``)
+    can be measured again with ``--queries-only`` on the index built before."""
     questions = json.loads((corpus_folder(n) / "questions.json").read_text())
     result: dict = {"questions": len(questions)}
-    with hippo.open(store, create=False) as kg:
+    with hippo.open(store, create=False, **settings) as kg:
         for method in METHODS:
             result.update(_time_method(kg, method, questions))
     result["peak_rss_query_gib"] = round(_rss_gib(), 3)
@@ -148,7 +151,7 @@ def measure_queries(n: int, store: Path) -> dict:
 def run_one(n: int, store: Path, settings: dict, queries_only: bool) -> dict:
     """One size in this (fresh) process: index then query, or only query an index built before."""
     result = {} if queries_only else index_size(n, store, settings)
-    result.update(measure_queries(n, store))
+    result.update(measure_queries(n, store, settings))
     return result
 
 

@@ -92,7 +92,10 @@ class Settings:
     synonym_threshold, synonym_max : float, int
         Entities whose embedding cosine is at least ``synonym_threshold`` get a synonymy
         edge, at most ``synonym_max`` per new entity (HippoRAG 2: 0.8 and about 100). The
-        threshold's default depends on the model (:data:`MODEL_DEFAULTS`).
+        threshold's default depends on the model (:data:`MODEL_DEFAULTS`). The graph PageRank walks
+        keeps an edge only among the ``synonym_max`` strongest of one of its entities, so an entity
+        stored early does not collect an edge from every similar entity after it; both settings take
+        effect without re-indexing when raised above (threshold) or lowered below (max) the ingest's.
     numeric_synonyms : bool
         Whether dates, numbers and quantities keep their synonymy edges in the graph PageRank walks (HippoRAG
         2: yes, every phrase node; ``True``). MiniLM puts "1871" within 0.8 of "1872", so on 2Wiki 5,919 such

@@ -50,8 +50,8 @@ class TransformerBackend:
         return self.encoder.prefix(role)
 
     def encode(self, texts: Sequence[str], role: str, threads: int) -> Matrix:
-        if self.shared.processes > 1 and (len(texts) >= PARALLEL_MIN_TEXTS
-                                          or sum(len(t) for t in texts) >= PARALLEL_MIN_CHARS):
+        worth = self.shared.worth_sharing(sum(len(t) for t in texts), PARALLEL_MIN_CHARS)
+        if self.shared.processes > 1 and (len(texts) >= PARALLEL_MIN_TEXTS or worth):
             order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # chunks of like lengths: less padding
             chunks = chunk_by_size([texts[i] for i in order], CHUNKS * self.shared.processes, len)
             rows = self.shared.run(
@@ -110,7 +110,8 @@ PARALLEL_MIN_TEXTS = 512
 a few seconds paid once per process); queries and small ingests stay in this process."""
 PARALLEL_MIN_CHARS = 50_000
 """...or from this many characters up: an ingest batch's passages (256 documents, 2Wiki's about 130,000
-characters, 16 s of e5 on one core) are fewer than :data:`PARALLEL_MIN_TEXTS` but as much work."""
+characters, 16 s of e5 on one core) are fewer than :data:`PARALLEL_MIN_TEXTS` but as much work; smaller
+batches once the batches embedded add up to this (:meth:`hippo.parallel.SharedWork.worth_sharing`)."""
 CHUNKS = 8
 """Chunks per process in a shared batch: more balance two processes better, at a few ms of hand-over each."""
 BATCH_TOKENS = 1024
@@ -149,10 +150,12 @@ def token_batches(lengths: Sequence[int], budget: int, most: int, exact: bool = 
 
 
 def _encode_in_helper(name: str, batch_size: int, precision: str, role: str, texts: list[str]) -> list[np.ndarray]:
-    """Run in a helper process: ``texts`` embedded as ``role`` by its own copy of the model, on one thread."""
+    """Run in a helper process: ``texts`` embedded as ``role`` by its own copy of the model, on one thread
+    (no texts: the model is loaded and one word embedded, so the helper is ready; see :mod:`hippo.parallel`)."""
     from hippo.embed import load_backend
 
-    return list(load_backend(name, batch_size, 1, precision).encode_here(texts, role, 1))
+    vectors = load_backend(name, batch_size, 1, precision).encode_here(texts or ["ready"], role, 1)
+    return list(vectors[:len(texts)])
 
 
 @functools.cache

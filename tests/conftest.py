@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -68,6 +70,14 @@ def mixed_folder(tmp_path: Path) -> Path:
     (folder / "empty.txt").write_text("")
     (folder / "latin1.txt").write_bytes("Café au lait à Kettleby".encode("latin-1"))
     return folder
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 120.0) -> None:
+    """Poll ``condition`` until it holds (a helper process getting ready); fail after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"still not so after {seconds:.0f} s"
+        time.sleep(0.1)
 
 
 def spacy_model_or_skip() -> None:

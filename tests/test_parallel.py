@@ -1,8 +1,12 @@
-"""Work shared with a helper process: every chunk once, results in order, and an error here stops the helper's share."""
+"""Work shared with a helper process: every chunk once, results in order, an error here stops the helper's
+share, and a helper still starting is never waited for."""
 
 from __future__ import annotations
 
-import threading
+import functools
+import os
+import time
+from pathlib import Path
 
 import pytest
 
@@ -13,24 +17,68 @@ def doubled(chunk: list[int]) -> list[int]:
     return [2 * x for x in chunk]
 
 
-def test_chunks_are_shared_and_come_back_in_order():
+def logged(folder: Path, start_seconds: float, chunk: list[int]) -> list[int]:
+    """``doubled`` in a helper that takes ``start_seconds`` to get ready (as a model loads) and leaves a file
+    per chunk it does (``ready`` once it is ready)."""
+    if not (folder / f"ready-{os.getpid()}").exists():
+        time.sleep(start_seconds)
+        (folder / f"ready-{os.getpid()}").touch()
+    for x in chunk[:1]:
+        (folder / f"chunk-{x}").touch()
+    return doubled(chunk)
+
+
+def test_chunks_are_shared_and_come_back_in_order(tmp_path):
     shared = SharedWork(2)
     try:
         chunks = [list(range(i * 10, i * 10 + 10)) for i in range(12)]
         assert shared.run(doubled, chunks, doubled) == [2 * x for x in range(120)]
+        shared.run(functools.partial(logged, tmp_path, 0.0), [[0]], doubled)  # one chunk: done here
+        assert not list(tmp_path.iterdir())
     finally:
         shared.close()
 
 
-def test_an_error_here_stops_handing_chunks_to_the_helper():
+def test_a_helper_still_starting_is_not_waited_for_and_takes_chunks_once_ready(tmp_path):
+    shared = SharedWork(2)
+    work = functools.partial(logged, tmp_path, 3.0)
+    chunks = [[i] for i in range(12)]
+    try:
+        assert shared.run(work, chunks, doubled) == [2 * i for i in range(12)]
+        assert not list(tmp_path.glob("chunk-*")), "every chunk was done here while the helper started"
+        while not list(tmp_path.glob("ready-*")):
+            time.sleep(0.1)
+        def slow_here(chunk: list[int]) -> list[int]:
+            time.sleep(0.2)
+            return doubled(chunk)
+
+        assert shared.run(work, chunks, slow_here) == [2 * i for i in range(12)]
+        assert list(tmp_path.glob("chunk-*")), "a ready helper takes chunks"
+    finally:
+        shared.close()
+
+
+def test_an_error_here_stops_handing_chunks_to_the_helper(tmp_path):
     def failing(chunk: list[int]) -> list[int]:
         raise ValueError("bad input")
 
     shared = SharedWork(2)
+    work = functools.partial(logged, tmp_path, 0.0)
     try:
+        shared.run(work, [[i] for i in range(4)], doubled)
+        while not list(tmp_path.glob("ready-*")):  # the helper gets ready
+            time.sleep(0.1)
         with pytest.raises(ValueError, match="bad input"):
-            shared.run(doubled, [[i] for i in range(50)], failing)
-        assert not [t for t in threading.enumerate() if t.name.startswith("Thread") and t.daemon and t.is_alive()
-                    and getattr(t, "_target", None) is not None and "_feed" in repr(t._target)]
+            shared.run(work, [[i] for i in range(100, 150)], failing)
     finally:
         shared.close()
+    assert len(list(tmp_path.glob("chunk-1??"))) <= 1, "at most the chunk the helper held when the error came"
+
+
+def test_small_batches_are_shared_once_they_add_up_and_a_query_never():
+    shared = SharedWork(2)
+    assert not shared.worth_sharing(30_000, 50_000), "one small batch does not repay a helper's start"
+    assert shared.worth_sharing(30_000, 50_000), "a run of them does"
+    assert not shared.worth_sharing(500, 50_000), "a query-sized batch never goes to a helper"
+    assert SharedWork(2).worth_sharing(60_000, 50_000)
+    assert not SharedWork(1).worth_sharing(60_000, 50_000), "no helper to share with"

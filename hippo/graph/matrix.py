@@ -24,7 +24,7 @@ from hippo.graph.ppr import transition_matrix
 from hippo.stores.base import GraphEdges
 from hippo.stores.vectors import VectorTable
 
-__all__ = ["GraphMatrix", "build_graph"]
+__all__ = ["GraphMatrix", "build_graph", "strongest_per_row"]
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,8 @@ def _mention_weights(p: np.ndarray, e: np.ndarray, passages: VectorTable, entity
 
 def build_graph(edges: GraphEdges, entities: VectorTable, passages: VectorTable, facts: VectorTable,
                 synonym_threshold: float = 0.0, titles: dict[str, str] | None = None,
-                title_weight: float = 1.0, no_synonyms: np.ndarray | None = None) -> GraphMatrix:
+                title_weight: float = 1.0, no_synonyms: np.ndarray | None = None,
+                synonym_max: int | None = None) -> GraphMatrix:
     """Assemble the sparse graph from the store's edges and the row owners of each vector file.
 
     Synonymy edges scoring below ``synonym_threshold`` are left out, so raising the setting takes
@@ -100,6 +101,9 @@ def build_graph(edges: GraphEdges, entities: VectorTable, passages: VectorTable,
     the passage has it, weighs ``title_weight`` (a passage is about its title's subject, so the walk
     that reaches the subject goes on to its article rather than to every passage naming it).
     ``no_synonyms`` marks entity rows (a boolean mask over ``entities``) whose synonymy edges are left out.
+    ``synonym_max`` keeps a synonymy edge only when it is among the ``synonym_max`` strongest of one of its
+    two entities (:func:`strongest_per_row`): ingest caps each new entity's list, but an entity stored
+    earlier gains an edge from every similar entity that comes after it.
     """
     n_e, n_p = len(entities.ids), len(passages.ids)
     n = n_e + n_p
@@ -115,6 +119,10 @@ def build_graph(edges: GraphEdges, entities: VectorTable, passages: VectorTable,
     if no_synonyms is not None:
         keep &= ~(no_synonyms[np.clip(a, 0, None)] | no_synonyms[np.clip(b, 0, None)])
     synonyms = sp.coo_array((score[keep], (a[keep], b[keep])), shape=(n, n)).tocsr()
+    synonyms = synonyms.maximum(synonyms.T)
+    if synonym_max is not None:
+        strongest = strongest_per_row(synonyms, synonym_max)
+        synonyms = strongest.maximum(strongest.T)
     m_passage, m_entity = edges.mentions
     p = _lookup(_rows(passages), m_passage)
     e = _lookup(entity_rows, m_entity)
@@ -123,7 +131,7 @@ def build_graph(edges: GraphEdges, entities: VectorTable, passages: VectorTable,
     incidence = sp.csr_array((np.ones(len(p)), (p, e)), shape=(n_p, n_e))
     mentions = sp.coo_array((_mention_weights(p, e, passages, entity_rows, titles, title_weight), (p + n_e, e)),
                             shape=(n, n))
-    adjacency = sp.csr_array(relates + relates.T + synonyms.maximum(synonyms.T) + mentions + mentions.T)
+    adjacency = sp.csr_array(relates + relates.T + synonyms + mentions + mentions.T)
     adjacency.sum_duplicates()
     transition, dangling = transition_matrix(adjacency, dtype=np.float32)
     fact_rows = np.flatnonzero(facts.live)
@@ -140,3 +148,20 @@ def build_graph(edges: GraphEdges, entities: VectorTable, passages: VectorTable,
         entity_passages=np.asarray((incidence > 0).sum(axis=0)).ravel().astype(np.int64),
         passage_entities=incidence, fact_subject=fact_subject, fact_object=fact_object,
     )
+
+
+def strongest_per_row(matrix: sp.csr_array, most: int) -> sp.csr_array:
+    """Each row's ``most`` largest entries, the others dropped (ties: the lower column first).
+
+    >>> m = sp.csr_array(np.array([[0, 0.9, 0.8, 0.85], [0.9, 0, 0, 0], [0.8, 0, 0, 0], [0.85, 0, 0, 0]]))
+    >>> strongest_per_row(m, 2).toarray()[0].tolist()
+    [0.0, 0.9, 0.0, 0.85]
+    """
+    matrix = sp.csr_array(matrix)
+    matrix.sum_duplicates()
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    order = np.lexsort((matrix.indices, -matrix.data, rows))  # by row, strongest first
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order)) - matrix.indptr[rows[order]]
+    keep = rank < most
+    return sp.csr_array((matrix.data[keep], (rows[keep], matrix.indices[keep])), shape=matrix.shape)

@@ -82,7 +82,7 @@ def graph_state(context: RetrievalContext) -> GraphState:
         numeric = (None if context.settings.numeric_synonyms else
                    np.isin(entities.ids, [i for i, label in labels.items() if label in NUMERIC_LABELS]))
         graph = build_graph(store.graph_edges(), entities, passages, facts, context.settings.synonym_threshold,
-                            titles, context.settings.title_edge_weight, numeric)
+                            titles, context.settings.title_edge_weight, numeric, context.settings.synonym_max)
         return GraphState(graph, entities, passages, facts, names, _title_rows(titles, entities, passages))
 
     return context.cache.get("graph", build)

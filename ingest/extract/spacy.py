@@ -98,7 +98,7 @@ class SpacyExtractor:
         (:mod:`.shared_pass`): the encoder runs once per passage.
         """
         here = partial(self._extract_here, embed=embed)
-        if self.helpers.processes > 1 and sum(len(t) for t in texts) >= PARALLEL_MIN_CHARS:
+        if self.helpers.worth_sharing(sum(len(t) for t in texts), PARALLEL_MIN_CHARS):
             work = partial(_extract_in_helper, self.model, self.batch_size, self.keep_pronouns, embed)
             return self.helpers.run(work, split_by_chars(texts, CHUNKS_PER_PROCESS * self.helpers.processes), here)
         return here(list(texts))
@@ -150,8 +150,10 @@ def _lines(text: str) -> Iterator[tuple[int, str]]:
 
 def _extract_in_helper(model: str, batch_size: int, keep_pronouns: bool, embed: str | None,
                        texts: list[str]) -> list[Extraction]:
-    """What a helper process runs (``spacy_parallel``); the pipeline loads once per process."""
-    return SpacyExtractor(model, batch_size, keep_pronouns=keep_pronouns)._extract_here(texts, embed=embed)
+    """What a helper process runs (``spacy_parallel``); the pipeline loads once per process (no texts: it
+    loads and parses one word, so the helper is ready; see :mod:`hippo.parallel`)."""
+    extractor = SpacyExtractor(model, batch_size, keep_pronouns=keep_pronouns)
+    return extractor._extract_here(texts or ["Ready."], embed=embed)[:len(texts)]
 
 
 def _group(docs: Iterator[Doc], owners: list[int]) -> Iterator[tuple[int, list[Doc]]]:

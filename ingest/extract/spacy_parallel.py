@@ -3,7 +3,8 @@
 Why processes: spaCy's parser and the NER's encoder hold the GIL for much of their work, so threads would
 not run them side by side. Each helper loads its own copy of the pipeline once (a few seconds) and keeps it
 for the life of the extractor, so only batches large enough to repay that start are shared
-(``PARALLEL_MIN_CHARS``); small ones, such as a single document or a query-time parse, stay in-process.
+(``PARALLEL_MIN_CHARS``), or smaller ones once the batches parsed add up to that
+(:meth:`hippo.parallel.SharedWork.worth_sharing`); a single document or a query-time parse stays in-process.
 A batch is cut into ``CHUNKS_PER_PROCESS`` chunks per process of about equal length, taken by whichever
 process is free (:class:`hippo.parallel.SharedWork`), so a slower core does less of it. Passages are never
 split between chunks (pronouns resolve inside a passage), and results come back in input order.

@@ -10,6 +10,7 @@ import pytest
 from hippo.ingest.extract import spacy as spacy_extract
 from hippo.ingest.extract.spacy import SpacyExtractor
 from hippo.ingest.extract.spacy_parallel import split_by_chars
+from tests.conftest import wait_until
 
 PASSAGES = [
     "Ada Lovelace was born in London. She worked with Charles Babbage.",
@@ -36,10 +37,14 @@ def test_helpers_give_the_same_extractions_and_outlive_a_killed_helper(monkeypat
     alone = SpacyExtractor().extract(texts)
     together = SpacyExtractor(processes=2)
     try:
-        assert together.extract(texts) == alone
+        assert together.extract(texts) == alone  # the helper starts meanwhile
+        wait_until(lambda: together.helpers.ready)
+        assert together.extract(texts) == alone  # with a ready helper
         for pid in list(together.helpers._pool._processes):
             os.kill(pid, signal.SIGKILL)
         assert together.extract(texts) == alone  # the dead helper's share is parsed again
-        assert together.extract(texts) == alone  # and new helpers take over
+        assert together.extract(texts) == alone  # a new helper starts meanwhile
+        wait_until(lambda: together.helpers.ready)
+        assert together.extract(texts) == alone  # and takes over
     finally:
         together.helpers.close()

@@ -158,3 +158,26 @@ def test_dates_and_numbers_lose_their_synonymy_edges_unless_asked(kg_demo_graph)
         assert all(weight(published, pair) > 0 for pair in numeric)
         assert all(weight(default, pair) < weight(published, pair) for pair in numeric)
         assert all(weight(default, pair) == weight(published, pair) for pair in named)
+
+
+def test_synonym_max_keeps_each_entitys_strongest_synonyms_in_the_graph(kg_demo_graph):
+    """Ingest caps a new entity's synonyms; the graph caps every entity's, also one stored before the
+    entities that named it as theirs: an edge stays when it is among the strongest of one of its ends."""
+    first, second, scores = kg_demo_graph.store.graph_edges().synonyms
+    best: dict[str, tuple[float, str]] = {}
+    for x, y, score in zip(first, second, scores):
+        for a, b in ((x, y), (y, x)):
+            best[a] = max(best.get(a, (0.0, "")), (score, b))
+    weak = [(x, y) for x, y in zip(first, second) if best[x][1] != y and best[y][1] != x]
+    assert weak, "the demo store has synonymy edges that are neither end's strongest"
+
+    location = kg_demo_graph.store.location
+    with hippo.open(location, numeric_synonyms=True) as every, \
+            hippo.open(location, numeric_synonyms=True, synonym_max=1) as one:
+        def weight(kg, a, b):
+            state = kg.graph_state()
+            row = {e: r for r, e in enumerate(state.entities.ids.tolist())}
+            return state.graph.adjacency[row[a], row[b]]
+
+        assert all(weight(one, a, b) == weight(every, a, b) for a, (_, b) in best.items())
+        assert all(weight(one, a, b) < weight(every, a, b) for a, b in weak)
