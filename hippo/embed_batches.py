@@ -173,10 +173,11 @@ def bf16_products(precision: str) -> bool:
     """Whether texts are multiplied in bfloat16 under the ``embed_precision`` setting ``precision``
     (``hippo.config.EMBED_PRECISIONS``): under ``"auto"`` where :func:`bf16_matmuls`, never under ``"float32"``.
 
-    Measured on 2Wiki's texts, one thread, AMD EPYC with AVX-512 BF16 (batches of one length): MiniLM embeds
-    entity names 1.7x, fact texts 1.75x and passages 1.55x faster, e5 passages 1.55x, every vector within
-    1e-4 cosine of its float32 vector (worst 0.99992 over 10,000 names; passages 0.99997), the bound within
-    which a runtime may change without a new model identity; ``tests/test_embed.py`` holds it to 1e-4.
+    Measured on 2Wiki's texts, one thread, AMD EPYC with AVX-512 BF16 (batches of one length;
+    ``bench/embed_precision.py``): MiniLM embeds entity names 1.55x, fact texts 1.8x and passages 1.6x faster,
+    e5 passages 1.5x, every vector within 1e-4 cosine of its float32 vector (worst 0.99992 over 10,000 names;
+    passages 0.99997), the bound within which a runtime may change without a new model identity;
+    ``tests/test_embed.py`` holds it to 1e-4.
     """
     return precision == "auto" and bf16_matmuls()
 
