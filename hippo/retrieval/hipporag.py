@@ -80,7 +80,8 @@ def graph_state(context: RetrievalContext) -> GraphState:
         names = build_name_index(ids, names_, displays, dict(zip(entities.ids[live].tolist(), live.tolist())), labels)
         titles = _title_entities(store, passages)
         numeric = (None if context.settings.numeric_synonyms else
-                   np.isin(entities.ids, [i for i, label in labels.items() if label in NUMERIC_LABELS]))
+                   np.fromiter((labels.get(i) in NUMERIC_LABELS for i in entities.ids.tolist()), dtype=bool,
+                               count=len(entities.ids)))  # np.isin on strings: 8 s at 100k passages
         graph = build_graph(store.graph_edges(), entities, passages, facts, context.settings.synonym_threshold,
                             titles, context.settings.title_edge_weight, numeric, context.settings.synonym_max)
         return GraphState(graph, entities, passages, facts, names, _title_rows(titles, entities, passages))
