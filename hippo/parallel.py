@@ -68,15 +68,17 @@ class SharedWork:
         self._pool_lock = threading.Lock()
         self._offered = 0
 
-    def worth_sharing(self, size: int, start_at: int, least: int = LEAST_SHARED_CHARS) -> bool:
+    def worth_sharing(self, size: int, start_at: int, least: int | None = None) -> bool:
         """Whether a batch of ``size`` (characters) is worth sharing: from ``start_at`` up (work enough to repay
-        a helper's start), or from ``least`` up once the batches offered here add up to ``start_at``.
+        a helper's start), or from ``least`` (default :data:`LEAST_SHARED_CHARS`) up once the batches offered
+        here add up to ``start_at``.
 
         Why the running total: an ingest of short documents (notes, messages, a generated corpus) comes in
         batches of a few tens of thousands of characters, each below ``start_at``, and used one core only
         (measured on 100k passages of 130 characters: this process 97 % busy, the helper 24 %).
         """
         self._offered += size
+        least = LEAST_SHARED_CHARS if least is None else least
         return self.processes > 1 and size >= least and (size >= start_at or self._offered >= start_at)
 
     def run(self, work: Callable[[list[T]], list[R]], chunks: Sequence[list[T]],

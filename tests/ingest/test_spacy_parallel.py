@@ -7,6 +7,7 @@ import signal
 
 import pytest
 
+from hippo import parallel
 from hippo.ingest.extract import spacy as spacy_extract
 from hippo.ingest.extract.spacy import SpacyExtractor
 from hippo.ingest.extract.spacy_parallel import split_by_chars
@@ -33,6 +34,7 @@ def test_split_keeps_order_and_balances_characters():
 @pytest.mark.slow
 def test_helpers_give_the_same_extractions_and_outlive_a_killed_helper(monkeypatch):
     monkeypatch.setattr(spacy_extract, "PARALLEL_MIN_CHARS", 1)
+    monkeypatch.setattr(parallel, "LEAST_SHARED_CHARS", 1)
     texts = PASSAGES * 3
     alone = SpacyExtractor().extract(texts)
     together = SpacyExtractor(processes=2)
