@@ -51,13 +51,18 @@ def samples(store: Path, texts: int, passages: int) -> dict[str, list[str]]:
             "passages": rng.sample(corpus, passages)}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def sample_arguments(description: str) -> argparse.Namespace:
+    """The command line of a benchmark over :func:`samples`: --store, --texts, --passages, --rounds."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--store", default=str(ROOT / "build" / "bench" / "2wiki"))
     parser.add_argument("--texts", type=int, default=3000)
     parser.add_argument("--passages", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=2)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = sample_arguments(__doc__.splitlines()[0])
     backend = load_embedder("all-MiniLM-L6-v2", OLD_BATCH, 1, 1)._backends["passage"]
     model = backend.encoder.model
     methods: dict[str, dict[str, float]] = {}

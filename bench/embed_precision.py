@@ -16,7 +16,6 @@ Usage: python bench/embed_precision.py [--store build/bench/2wiki] [--texts 3000
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -31,7 +30,7 @@ from hippo.eval import machine_info, write_results
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from embed_batching import samples  # noqa: E402
+from embed_batching import sample_arguments, samples  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 RUNS = (("all-MiniLM-L6-v2", ("entity names", "fact texts", "passages")), ("multilingual-e5-small", ("passages",)))
@@ -54,12 +53,7 @@ def measure(model: str, texts: list[str], rounds: int) -> dict[str, float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--store", default=str(ROOT / "build" / "bench" / "2wiki"))
-    parser.add_argument("--texts", type=int, default=3000)
-    parser.add_argument("--passages", type=int, default=300)
-    parser.add_argument("--rounds", type=int, default=2)
-    args = parser.parse_args()
+    args = sample_arguments(__doc__.splitlines()[0])
     texts = samples(Path(args.store), args.texts, args.passages)
     methods: dict[str, dict[str, float]] = {}
     for model, kinds in RUNS:
