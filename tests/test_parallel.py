@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from hippo.parallel import SharedWork
+from tests.conftest import wait_until
 
 
 def doubled(chunk: list[int]) -> list[int]:
@@ -46,8 +47,8 @@ def test_a_helper_still_starting_is_not_waited_for_and_takes_chunks_once_ready(t
     try:
         assert shared.run(work, chunks, doubled) == [2 * i for i in range(12)]
         assert not list(tmp_path.glob("chunk-*")), "every chunk was done here while the helper started"
-        while not list(tmp_path.glob("ready-*")):
-            time.sleep(0.1)
+        wait_until(lambda: bool(list(tmp_path.glob("ready-*"))))
+
         def slow_here(chunk: list[int]) -> list[int]:
             time.sleep(0.2)
             return doubled(chunk)
@@ -66,8 +67,7 @@ def test_an_error_here_stops_handing_chunks_to_the_helper(tmp_path):
     work = functools.partial(logged, tmp_path, 0.0)
     try:
         shared.run(work, [[i] for i in range(4)], doubled)
-        while not list(tmp_path.glob("ready-*")):  # the helper gets ready
-            time.sleep(0.1)
+        wait_until(lambda: bool(list(tmp_path.glob("ready-*"))))  # the helper gets ready
         with pytest.raises(ValueError, match="bad input"):
             shared.run(work, [[i] for i in range(100, 150)], failing)
     finally:

@@ -138,6 +138,13 @@ def test_a_relative_clause_on_a_name_is_a_hop_of_the_chain(kg_demo_graph):
     assert len(texts) == 2 and "built by" in texts[0] and "found" in texts[1], texts
 
 
+def edge_weight(kg: hippo.KnowledgeGraph, a: str, b: str) -> float:
+    """The weight of the graph edge between entities ``a`` and ``b`` (0 without one)."""
+    state = kg.graph_state()
+    row = {e: r for r, e in enumerate(state.entities.ids.tolist())}
+    return state.graph.adjacency[row[a], row[b]]
+
+
 def test_dates_and_numbers_lose_their_synonymy_edges_unless_asked(kg_demo_graph):
     """"1871" and "1872" embed within the synonym threshold; by default no walk crosses between them."""
     from hippo.ingest.extract.labels import NUMERIC_LABELS
@@ -148,16 +155,11 @@ def test_dates_and_numbers_lose_their_synonymy_edges_unless_asked(kg_demo_graph)
     named = [(x, y) for x, y in zip(first, second) if not {labels[x], labels[y]} & NUMERIC_LABELS]
     assert numeric and named, "the demo store has synonymy edges of both kinds"
 
-    def weight(kg, pair):
-        state = kg.graph_state()
-        row = {e: r for r, e in enumerate(state.entities.ids.tolist())}
-        return state.graph.adjacency[row[pair[0]], row[pair[1]]]
-
     with hippo.open(kg_demo_graph.store.location) as default, \
             hippo.open(kg_demo_graph.store.location, numeric_synonyms=True) as published:
-        assert all(weight(published, pair) > 0 for pair in numeric)
-        assert all(weight(default, pair) < weight(published, pair) for pair in numeric)
-        assert all(weight(default, pair) == weight(published, pair) for pair in named)
+        assert all(edge_weight(published, *pair) > 0 for pair in numeric)
+        assert all(edge_weight(default, *pair) < edge_weight(published, *pair) for pair in numeric)
+        assert all(edge_weight(default, *pair) == edge_weight(published, *pair) for pair in named)
 
 
 def test_synonym_max_keeps_each_entitys_strongest_synonyms_in_the_graph(kg_demo_graph):
@@ -174,10 +176,5 @@ def test_synonym_max_keeps_each_entitys_strongest_synonyms_in_the_graph(kg_demo_
     location = kg_demo_graph.store.location
     with hippo.open(location, numeric_synonyms=True) as every, \
             hippo.open(location, numeric_synonyms=True, synonym_max=1) as one:
-        def weight(kg, a, b):
-            state = kg.graph_state()
-            row = {e: r for r, e in enumerate(state.entities.ids.tolist())}
-            return state.graph.adjacency[row[a], row[b]]
-
-        assert all(weight(one, a, b) == weight(every, a, b) for a, (_, b) in best.items())
-        assert all(weight(one, a, b) < weight(every, a, b) for a, b in weak)
+        assert all(edge_weight(one, a, b) == edge_weight(every, a, b) for a, (_, b) in best.items())
+        assert all(edge_weight(one, a, b) < edge_weight(every, a, b) for a, b in weak)
