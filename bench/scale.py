@@ -8,6 +8,8 @@ Every size runs in its own subprocess, so its peak RSS (``ru_maxrss``) is its ow
 - index seconds, by pipeline stage (``IndexReport.stage_seconds``), and the CPU seconds of indexing (the
   cores are shared, so wall time moves with other load; CPU time is what the index growth is judged on);
 - store size on disk (MiB, after the store is closed), peak RSS of indexing and of the whole run (GiB);
+- the seconds to build the query graph (what the first question after an ingest waits for) and its
+  undirected entity-entity and passage-entity edges;
 - warm query latency p50/p95 of ``dense`` and ``hipporag`` over the generated two-hop questions (one
   warm-up query first; the embedder's cache is cleared before each method so each pays for its own
   query embedding), and their hop recall@10 as a sanity check (a hop counts when a passage stating
@@ -142,6 +144,10 @@ def measure_queries(n: int, store: Path, settings: dict) -> dict:
     questions = json.loads((corpus_folder(n) / "questions.json").read_text())
     result: dict = {"questions": len(questions)}
     with hippo.open(store, create=False, **settings) as kg:
+        started = time.perf_counter()
+        graph = kg.graph_state().graph  # what the first question after an ingest waits for
+        result["graph_build_s"] = round(time.perf_counter() - started, 1)
+        result.update({f"graph_{kind}_edges": count for kind, count in graph.edge_counts().items()})
         for method in METHODS:
             result.update(_time_method(kg, method, questions))
     result["peak_rss_query_gib"] = round(_rss_gib(), 3)
