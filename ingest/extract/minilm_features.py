@@ -172,11 +172,15 @@ def _hidden_states(tokenizer, transformer, windows: list[list[int]], layers: Seq
     return torch.cat([states[i] for i in layers], dim=-1).numpy()
 
 
-def window_states(tokenizer, transformer, windows: list[list[int]]):
-    """Hidden states of every layer for ``[CLS] pieces [SEP]`` windows of piece ids, padded, and the float mask."""
+def window_states(tokenizer, transformer, windows: list[list[int]], fixed: bool = False):
+    """Hidden states of every layer for ``[CLS] pieces [SEP]`` windows of piece ids, padded (with ``fixed``, to
+    the longest's ``hippo.embed_batches.padded_length``, as the embedder pads in bfloat16), and the float mask."""
     import torch
 
+    from hippo.embed_batches import padded_length
+
     longest = max(len(ids) for ids in windows) + 2
+    longest = padded_length(longest) if fixed else longest
     input_ids = torch.full((len(windows), longest), tokenizer.pad_token_id, dtype=torch.long)
     mask = torch.zeros((len(windows), longest), dtype=torch.long)
     for row, ids in enumerate(windows):

@@ -5,7 +5,7 @@ that also embeds the passages. Run separately, the encoder ran twice over every 
 for the NER and once over the whole passage for its vector: on 2WikiMultihopQA the NER's pass cost as
 much as the embedding. Here the passage is encoded once, exactly as sentence-transformers encodes it
 (the same word pieces, cut at the model's ``max_seq_length``, mean-pooled over the last layer and
-normalised, under the same ``matmul_precision`` and in batches of one length when that is bfloat16, so the
+normalised, under the same ``matmul_precision`` and padded as wide when that is bfloat16, so the
 vector equals the embedder's to float rounding, as tests hold it), and the
 word pieces' hidden states at the NER's layers are handed to each line's spaCy ``Doc`` through its
 ``user_data``. Word pieces past the embedding's cut are encoded in further windows for the NER only.
@@ -83,12 +83,12 @@ def encode_passages(texts: Sequence[str], encoder: str, layers: Sequence[int],
     width = ENCODER_WIDTH * len(layers)
     features = [np.zeros((len(s), width), dtype=np.float32) for s in spans]
     vectors = np.zeros((len(texts), ENCODER_WIDTH), dtype=np.float32)
-    batches = token_batches([len(ids) + 2 for _, _, ids in windows], BATCH_TOKENS, BATCH,
-                            exact=bf16_products(precision))
+    fixed = bf16_products(precision)
+    batches = token_batches([len(ids) + 2 for _, _, ids in windows], BATCH_TOKENS, BATCH, fixed=fixed)
     with torch.inference_mode(), threads_for(len(windows), threads), matmul_precision(precision):
         for batch in batches:
             part = [windows[i] for i in batch]
-            states, mask = window_states(tokenizer, transformer, [ids for _, _, ids in part])
+            states, mask = window_states(tokenizer, transformer, [ids for _, _, ids in part], fixed)
             chosen = torch.cat([states[i] for i in layers], dim=-1).numpy()
             last = states[depth]
             pooled = (last * mask[..., None]).sum(dim=1) / mask.sum(dim=1, keepdim=True)
