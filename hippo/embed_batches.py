@@ -17,7 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from hippo.model import Matrix
-from hippo.parallel import SharedWork, chunk_by_size
+from hippo.parallel import SharedWork
 
 __all__ = ["BATCH_TOKENS", "Encoder", "TransformerBackend", "bf16_matmuls", "bf16_products", "matmul_precision",
            "padded", "padded_length", "threads_for", "token_batches"]
@@ -52,14 +52,10 @@ class TransformerBackend:
     def encode(self, texts: Sequence[str], role: str, threads: int) -> Matrix:
         worth = self.shared.worth_sharing(sum(len(t) for t in texts), PARALLEL_MIN_CHARS)
         if self.shared.processes > 1 and (len(texts) >= PARALLEL_MIN_TEXTS or worth):
-            order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # chunks of like lengths: less padding
-            chunks = chunk_by_size([texts[i] for i in order], CHUNKS * self.shared.processes, len)
-            rows = self.shared.run(
-                functools.partial(_encode_in_helper, self.name, self.batch_size, self.precision, role), chunks,
-                lambda chunk: list(self.encode_here(chunk, role, threads)))
-            out = np.empty((len(texts), self.dim), dtype=np.float32)
-            out[order] = np.stack(rows)
-            return out
+            rows = self.shared.run_by_length(
+                functools.partial(_encode_in_helper, self.name, self.batch_size, self.precision, role), texts,
+                CHUNKS * self.shared.processes, lambda chunk: list(self.encode_here(chunk, role, threads)))
+            return np.stack(rows)
         return self.encode_here(texts, role, threads)
 
     def encode_here(self, texts: Sequence[str], role: str, threads: int) -> Matrix:

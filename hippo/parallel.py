@@ -105,6 +105,20 @@ class SharedWork:
             claims.settle()
         return [r for index, chunk in enumerate(chunks) for r in (done[index] if index in done else here(chunk))]
 
+    def run_by_length(self, work: Callable[[list[str]], list[R]], texts: Sequence[str], parts: int,
+                      here: Callable[[list[str]], list[R]]) -> list[R]:
+        """:meth:`run` over ``texts`` sorted by length and cut into ``parts`` chunks of about equal characters,
+        results in ``texts``' order.
+
+        Why sorted: a chunk of like lengths makes full forward passes of like widths (an encoder pads a batch
+        to one width), where a chunk of a dozen texts in their own order leaves most of them alone in their
+        pass. Parsing 2Wiki ingest batches (256 passages, 16 chunks, one thread): 9.75 -> 8.77 CPU seconds.
+        """
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        results = self.run(work, chunk_by_size([texts[i] for i in order], parts, len), here)
+        by_index = dict(zip(order, results))
+        return [by_index[index] for index in range(len(texts))]
+
     def _feed(self, work: Callable, chunks: Sequence[list], claims: _Claims, done: dict[int, list]) -> None:
         """Hand one helper the front chunks one at a time, once helpers are ready; a chunk it fails is left
         for this process."""

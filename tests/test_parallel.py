@@ -40,6 +40,25 @@ def test_chunks_are_shared_and_come_back_in_order(tmp_path):
         shared.close()
 
 
+def lengths_and_chunk(chunk: list[str]) -> list[tuple[int, int]]:
+    return [(len(text), len(chunk)) for text in chunk]
+
+
+def test_run_by_length_chunks_like_lengths_and_answers_in_input_order():
+    texts = ["a" * n for n in (40, 3, 25, 7, 31, 2, 18, 9)]
+    seen: list[list[str]] = []
+
+    def here(chunk: list[str]) -> list[tuple[int, int]]:
+        seen.append(chunk)
+        return lengths_and_chunk(chunk)
+
+    shared = SharedWork(1)  # chunks all done here, so ``seen`` holds every one
+    out = shared.run_by_length(lengths_and_chunk, texts, 3, here)
+    assert [length for length, _ in out] == [len(t) for t in texts]
+    assert len(seen) == 3 and [len(t) for chunk in seen for t in chunk] == sorted(len(t) for t in texts)
+    assert shared.run_by_length(lengths_and_chunk, [], 3, here) == []
+
+
 def test_a_helper_still_starting_is_not_waited_for_and_takes_chunks_once_ready(tmp_path):
     shared = SharedWork(2)
     work = functools.partial(logged, tmp_path, 3.0)

@@ -46,7 +46,7 @@ from hippo.ingest.extract.base import Extraction, Mention, Triple
 from hippo.ingest.extract.labels import COMMON, label_rank
 from hippo.ingest.extract.shared_pass import attach_features, encode_passages
 from hippo.ingest.extract.spacy_names import entity_tokens
-from hippo.ingest.extract.spacy_parallel import CHUNKS_PER_PROCESS, PARALLEL_MIN_CHARS, split_by_chars
+from hippo.ingest.extract.spacy_parallel import CHUNKS_PER_PROCESS, PARALLEL_MIN_CHARS
 from hippo.ingest.extract.spacy_pipeline import DEFAULT_MODEL, encoder_features, load_pipeline, unused_components
 from hippo.ingest.extract.spacy_rules import PERSON_LABELS, Arg, sentence_facts
 from hippo.parallel import SharedWork
@@ -100,7 +100,7 @@ class SpacyExtractor:
         here = partial(self._extract_here, embed=embed)
         if self.helpers.worth_sharing(sum(len(t) for t in texts), PARALLEL_MIN_CHARS):
             work = partial(_extract_in_helper, self.model, self.batch_size, self.keep_pronouns, embed)
-            return self.helpers.run(work, split_by_chars(texts, CHUNKS_PER_PROCESS * self.helpers.processes), here)
+            return self.helpers.run_by_length(work, texts, CHUNKS_PER_PROCESS * self.helpers.processes, here)
         return here(list(texts))
 
     def _extract_here(self, texts: Sequence[str], embed: str | None = None) -> list[Extraction]:

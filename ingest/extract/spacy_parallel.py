@@ -5,24 +5,17 @@ not run them side by side. Each helper loads its own copy of the pipeline once (
 for the life of the extractor, so only batches large enough to repay that start are shared
 (``PARALLEL_MIN_CHARS``), or smaller ones once the batches parsed add up to that
 (:meth:`hippo.parallel.SharedWork.worth_sharing`); a single document or a query-time parse stays in-process.
-A batch is cut into ``CHUNKS_PER_PROCESS`` chunks per process of about equal length, taken by whichever
-process is free (:class:`hippo.parallel.SharedWork`), so a slower core does less of it. Passages are never
-split between chunks (pronouns resolve inside a passage), and results come back in input order.
+A batch is sorted by length and cut into ``CHUNKS_PER_PROCESS`` chunks per process of about equal length
+(:meth:`hippo.parallel.SharedWork.run_by_length`), taken by whichever process is free, so a slower core does
+less of it. Passages are never split between chunks (pronouns resolve inside a passage), and results come
+back in input order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-__all__ = ["CHUNKS_PER_PROCESS", "PARALLEL_MIN_CHARS", "split_by_chars"]
+__all__ = ["CHUNKS_PER_PROCESS", "PARALLEL_MIN_CHARS"]
 
 PARALLEL_MIN_CHARS = 100_000  # about 17,000 words: ~10 s of parsing, several times a helper's start-up
 CHUNKS_PER_PROCESS = 8
 """Chunks per process in a shared batch: more balance the load better, fewer cost less hand-over."""
 
-
-def split_by_chars(texts: Sequence[str], parts: int) -> list[list[str]]:
-    """``texts`` cut into at most ``parts`` contiguous runs of about equal total length (none empty)."""
-    from hippo.parallel import chunk_by_size
-
-    return chunk_by_size(texts, parts, len)

@@ -10,7 +10,6 @@ import pytest
 from hippo import parallel
 from hippo.ingest.extract import spacy as spacy_extract
 from hippo.ingest.extract.spacy import SpacyExtractor
-from hippo.ingest.extract.spacy_parallel import split_by_chars
 from tests.conftest import wait_until
 
 PASSAGES = [
@@ -21,14 +20,6 @@ PASSAGES = [
     "Enron was not audited by Deloitte. Arthur Andersen audited Enron.",
     "Tom Hanks and Meg Ryan starred in Sleepless in Seattle.",
 ]
-
-
-def test_split_keeps_order_and_balances_characters():
-    texts = ["a" * 10, "b" * 10, "c" * 40, "d" * 5, "e" * 35]
-    runs = split_by_chars(texts, 2)
-    assert [t for run in runs for t in run] == texts
-    assert len(runs) == 2 and all(runs)
-    assert split_by_chars(texts[:1], 3) == [texts[:1]]
 
 
 @pytest.mark.slow
