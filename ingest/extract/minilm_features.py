@@ -173,19 +173,14 @@ def _hidden_states(tokenizer, transformer, windows: list[list[int]], layers: Seq
 
 
 def window_states(tokenizer, transformer, windows: list[list[int]], fixed: bool = False):
-    """Hidden states of every layer for ``[CLS] pieces [SEP]`` windows of piece ids, padded (with ``fixed``, to
-    the longest's ``hippo.embed_batches.padded_length``, as the embedder pads in bfloat16), and the float mask."""
+    """Hidden states of every layer for ``[CLS] pieces [SEP]`` windows of piece ids, padded as the embedder pads
+    (``hippo.embed_batches.padded``: with ``fixed``, to the longest's ``padded_length``), and the float mask."""
     import torch
 
-    from hippo.embed_batches import padded_length
+    from hippo.embed_batches import padded
 
-    longest = max(len(ids) for ids in windows) + 2
-    longest = padded_length(longest) if fixed else longest
-    input_ids = torch.full((len(windows), longest), tokenizer.pad_token_id, dtype=torch.long)
-    mask = torch.zeros((len(windows), longest), dtype=torch.long)
-    for row, ids in enumerate(windows):
-        seq = [tokenizer.cls_token_id, *ids, tokenizer.sep_token_id]
-        input_ids[row, : len(seq)] = torch.tensor(seq)
-        mask[row, : len(seq)] = 1
+    ids, mask = padded([[tokenizer.cls_token_id, *w, tokenizer.sep_token_id] for w in windows],
+                       tokenizer.pad_token_id, fixed)
+    input_ids, mask = torch.from_numpy(ids), torch.from_numpy(mask)
     result = transformer(input_ids=input_ids, attention_mask=mask, output_hidden_states=True)
     return result.hidden_states, mask.to(result.hidden_states[-1].dtype)
